@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds pkg/: the npm package (wasm-bindgen --target web, wasm-opt -Oz, package.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .tools/env
+
+RUSTFLAGS="${WASM_RELEASE_RUSTFLAGS}" $CARGO build --quiet --release --lib \
+  --target wasm32-unknown-unknown $WASM_BUILD_STD
+wasm=target/wasm32-unknown-unknown/release/softap_web.wasm
+
+rm -rf pkg.new && mkdir pkg.new
+wasm-bindgen --target web --out-dir pkg.new --out-name softap_web "$wasm"
+# The features rustc enables by default for wasm32-unknown-unknown.
+node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
+  pkg.new/softap_web_bg.wasm -o pkg.new/softap_web_bg.wasm
+
+version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
+cat > pkg.new/package.json <<JSON
+{
+  "name": "softap-web",
+  "version": "$version",
+  "description": "Set up Particle Photon/P1 Wi-Fi devices from a web page: the SoftAP protocol in WebAssembly",
+  "license": "MIT OR Apache-2.0",
+  "type": "module",
+  "main": "./softap_web.js",
+  "types": "./softap_web.d.ts",
+  "exports": {
+    ".": {
+      "types": "./softap_web.d.ts",
+      "default": "./softap_web.js"
+    },
+    "./softap_web_bg.wasm": "./softap_web_bg.wasm"
+  },
+  "files": [
+    "softap_web.js",
+    "softap_web.d.ts",
+    "softap_web_bg.wasm",
+    "softap_web_bg.wasm.d.ts"
+  ],
+  "sideEffects": false,
+  "keywords": ["wasm", "wifi", "particle", "photon", "softap", "provisioning"]
+}
+JSON
+rm -rf pkg && mv pkg.new pkg
+echo "pkg/ built: $(cd pkg && ls | tr '\n' ' ')"

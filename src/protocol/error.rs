@@ -1,0 +1,583 @@
+//! The one error type of the core, with a stable machine-readable code per case.
+//!
+//! Codes are kebab-case strings that never change once released: they become the JS
+//! `error.code`, the keys of the page's translations and the rows of the README's table.
+//! Messages tell a person what to do. No variant carries a secret (password, private key,
+//! claim code, token); at most a length or a character that is not allowed.
+
+use core::fmt;
+
+use crate::protocol::command::Command;
+
+/// Which field of the caller's input an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// The CA certificate of an enterprise network.
+    CaCertificate,
+    /// The claim code from the cloud.
+    ClaimCode,
+    /// The client certificate of an EAP-TLS network.
+    ClientCertificate,
+    /// The EAP method of an enterprise network.
+    Eap,
+    /// The EAP user name (PEAP inner identity).
+    InnerIdentity,
+    /// The anonymous outer identity of an enterprise network.
+    OuterIdentity,
+    /// The Wi-Fi password or WEP key.
+    Password,
+    /// The client private key of an EAP-TLS network.
+    PrivateKey,
+    /// The network name.
+    Ssid,
+}
+
+impl Field {
+    /// The field's name as the JS API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CaCertificate => "caCertificate",
+            Self::ClaimCode => "claimCode",
+            Self::ClientCertificate => "clientCertificate",
+            Self::Eap => "eap",
+            Self::InnerIdentity => "innerIdentity",
+            Self::OuterIdentity => "outerIdentity",
+            Self::Password => "password",
+            Self::PrivateKey => "privateKey",
+            Self::Ssid => "ssid",
+        }
+    }
+
+    /// The field as a person calls it, for messages.
+    fn label(self) -> &'static str {
+        match self {
+            Self::CaCertificate => "CA certificate",
+            Self::ClaimCode => "claim code",
+            Self::ClientCertificate => "client certificate",
+            Self::Eap => "EAP method (PEAP or EAP-TLS)",
+            Self::InnerIdentity => "user name",
+            Self::OuterIdentity => "outer identity",
+            Self::Password => "password",
+            Self::PrivateKey => "private key",
+            Self::Ssid => "network name",
+        }
+    }
+}
+
+/// Why a public key was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// The device's `b` field is not hexadecimal.
+    NotHex,
+    /// The bytes are neither SubjectPublicKeyInfo nor PKCS#1 DER.
+    NotDer,
+    /// A well-formed key of another algorithm (EC, Ed25519, ...).
+    NotRsa,
+    /// Bytes other than zero padding follow the key.
+    TrailingData,
+    /// The modulus is outside 1024..=4096 bits.
+    UnsupportedSize {
+        /// The modulus length found.
+        bits: usize,
+    },
+    /// The public exponent is even, below 3 or wider than 32 bits.
+    BadExponent,
+}
+
+/// Every way an operation of the core can fail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // --- the caller's input, refused before anything is sent ---
+    /// The network name is empty or longer than 32 bytes.
+    SsidLength {
+        /// UTF-8 length found.
+        bytes: usize,
+    },
+    /// A character the device cannot take in this field: it does not unescape JSON there,
+    /// so `"`, `\` and control characters would arrive mangled.
+    UnsupportedCharacter {
+        /// The field.
+        field: Field,
+        /// The character refused (never from a secret field).
+        character: char,
+    },
+    /// A WPA/WPA2 passphrase that is not 8–63 characters (at most 63 bytes) or 64 hex digits.
+    PassphraseLength,
+    /// A WEP key that is not 5 or 13 characters, or 10 or 26 hex digits.
+    WepKeyFormat,
+    /// The security needs a password and none was given.
+    PasswordRequired,
+    /// A password was given for an open network: refusing beats configuring an open network
+    /// when the customer believes it is protected.
+    PasswordNotAllowed,
+    /// The claim code is empty or longer than 63 characters.
+    ClaimCodeLength {
+        /// Characters found.
+        length: usize,
+    },
+    /// A security name that is not in the table.
+    UnknownSecurity {
+        /// The name given, shortened to 32 characters.
+        name: String,
+    },
+    /// A security value the device cannot be configured with (scan-only `unknown`, ad-hoc).
+    UnsupportedSecurity {
+        /// The raw value.
+        value: i64,
+    },
+    /// An EAP method other than PEAP and EAP-TLS.
+    UnknownEapMethod {
+        /// The method given, shortened to 32 characters.
+        name: String,
+    },
+    /// An enterprise network without a field its method needs.
+    MissingField {
+        /// The field that is missing.
+        field: Field,
+    },
+    /// A field longer than the device stores.
+    FieldTooLong {
+        /// The field.
+        field: Field,
+        /// The largest size in bytes the device accepts.
+        max_bytes: usize,
+    },
+    /// A certificate or key that is not PEM text.
+    NotPem {
+        /// The field.
+        field: Field,
+    },
+    /// Enterprise fields given for a network whose security is not enterprise, or the reverse.
+    SecurityMismatch,
+
+    // --- the device key ---
+    /// The device's public key cannot be used.
+    InvalidPublicKey(KeyProblem),
+    /// The device's key does not match the fingerprint the maker expects: it may be another
+    /// device, or an impostor. Nothing secret was sent.
+    FingerprintMismatch,
+    /// The expected fingerprint given by the caller is not 64 hex digits.
+    InvalidFingerprint,
+    /// The system's random number generator failed.
+    RandomUnavailable,
+    /// The plaintext does not fit into one RSA block of the device key.
+    EncryptionFailed,
+
+    // --- what the device answered ---
+    /// Bytes from the device that are not the expected reply.
+    InvalidResponse {
+        /// The command whose reply it was.
+        command: Command,
+        /// What was wrong, in a few words.
+        reason: &'static str,
+    },
+    /// The device answered with an empty body: it did not accept the request's contents.
+    RequestIgnored {
+        /// The command.
+        command: Command,
+    },
+    /// `configure-ap` −2: the device cannot see the network.
+    NetworkNotFound,
+    /// `configure-ap` −3: the device refused the network name's length.
+    DeviceRejectedSsid,
+    /// `configure-ap` −4: the device refused the password's length.
+    DeviceRejectedPassword,
+    /// A large negative `r`: the device could not decrypt what was sent.
+    DecryptionFailed {
+        /// The device's code.
+        code: i64,
+    },
+    /// `configure-ap` 1: the device refused the enterprise settings.
+    EnterpriseRejected,
+    /// A positive `r` other than the documented ones: the device could not store the data.
+    StorageFailed {
+        /// The command.
+        command: Command,
+        /// The device's code.
+        code: i64,
+    },
+    /// `set` −1: the device refused the claim code.
+    ClaimCodeRejected,
+    /// `public-key` answered `r` ≠ 0: the device cannot read its own key.
+    PublicKeyUnavailable,
+    /// Any other non-zero `r`.
+    DeviceError {
+        /// The command.
+        command: Command,
+        /// The device's code.
+        code: i64,
+    },
+}
+
+impl Error {
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::SsidLength { .. } => "ssid-length",
+            Self::UnsupportedCharacter { .. } => "unsupported-character",
+            Self::PassphraseLength => "passphrase-length",
+            Self::WepKeyFormat => "wep-key-format",
+            Self::PasswordRequired => "password-required",
+            Self::PasswordNotAllowed => "password-not-allowed",
+            Self::ClaimCodeLength { .. } => "claim-code-length",
+            Self::UnknownSecurity { .. } => "unknown-security",
+            Self::UnsupportedSecurity { .. } => "unsupported-security",
+            Self::UnknownEapMethod { .. } => "unknown-eap-method",
+            Self::MissingField { .. } => "missing-field",
+            Self::FieldTooLong { .. } => "field-too-long",
+            Self::NotPem { .. } => "not-pem",
+            Self::SecurityMismatch => "security-mismatch",
+            Self::InvalidPublicKey(_) => "invalid-public-key",
+            Self::FingerprintMismatch => "fingerprint-mismatch",
+            Self::InvalidFingerprint => "invalid-fingerprint",
+            Self::RandomUnavailable => "random-unavailable",
+            Self::EncryptionFailed => "encryption-failed",
+            Self::InvalidResponse { .. } => "invalid-response",
+            Self::RequestIgnored { .. } => "request-ignored",
+            Self::NetworkNotFound => "network-not-found",
+            Self::DeviceRejectedSsid => "device-rejected-ssid",
+            Self::DeviceRejectedPassword => "device-rejected-password",
+            Self::DecryptionFailed { .. } => "decryption-failed",
+            Self::EnterpriseRejected => "enterprise-rejected",
+            Self::StorageFailed { .. } => "storage-failed",
+            Self::ClaimCodeRejected => "claim-code-rejected",
+            Self::PublicKeyUnavailable => "public-key-unavailable",
+            Self::DeviceError { .. } => "device-error",
+        }
+    }
+
+    /// Every code this type can produce, for the JS type union and the translations.
+    pub const CODES: &'static [&'static str] = &[
+        "ssid-length",
+        "unsupported-character",
+        "passphrase-length",
+        "wep-key-format",
+        "password-required",
+        "password-not-allowed",
+        "claim-code-length",
+        "unknown-security",
+        "unsupported-security",
+        "unknown-eap-method",
+        "missing-field",
+        "field-too-long",
+        "not-pem",
+        "security-mismatch",
+        "invalid-public-key",
+        "fingerprint-mismatch",
+        "invalid-fingerprint",
+        "random-unavailable",
+        "encryption-failed",
+        "invalid-response",
+        "request-ignored",
+        "network-not-found",
+        "device-rejected-ssid",
+        "device-rejected-password",
+        "decryption-failed",
+        "enterprise-rejected",
+        "storage-failed",
+        "claim-code-rejected",
+        "public-key-unavailable",
+        "device-error",
+    ];
+
+    /// The input field this error is about, if any.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            Self::SsidLength { .. } | Self::DeviceRejectedSsid | Self::NetworkNotFound => {
+                Some(Field::Ssid)
+            }
+            Self::UnsupportedCharacter { field, .. }
+            | Self::MissingField { field }
+            | Self::FieldTooLong { field, .. }
+            | Self::NotPem { field } => Some(*field),
+            Self::PassphraseLength
+            | Self::WepKeyFormat
+            | Self::PasswordRequired
+            | Self::PasswordNotAllowed
+            | Self::DeviceRejectedPassword => Some(Field::Password),
+            Self::ClaimCodeLength { .. } | Self::ClaimCodeRejected => Some(Field::ClaimCode),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SsidLength { bytes: 0 } => f.write_str("Enter the network name."),
+            Self::SsidLength { bytes } => write!(
+                f,
+                "The network name is {bytes} bytes long; Wi-Fi allows at most 32. Check the name."
+            ),
+            Self::UnsupportedCharacter { field, character } => write!(
+                f,
+                "The {} contains {}, which the device cannot store. Use a {} without it.",
+                field.label(),
+                CharName(*character),
+                field.label()
+            ),
+            Self::PassphraseLength => f.write_str(
+                "A WPA/WPA2 password has 8 to 63 characters (or is 64 hex digits). \
+                 Check the password.",
+            ),
+            Self::WepKeyFormat => f.write_str(
+                "A WEP key has 5 or 13 characters, or 10 or 26 hex digits. Check the key.",
+            ),
+            Self::PasswordRequired => f.write_str("This network needs a password. Enter it."),
+            Self::PasswordNotAllowed => f.write_str(
+                "The network is open, yet a password was given. Choose the network's real \
+                 security, or clear the password.",
+            ),
+            Self::ClaimCodeLength { length } => write!(
+                f,
+                "The claim code has {length} characters; it must have 1 to 63. \
+                 Get a new claim code."
+            ),
+            Self::UnknownSecurity { name } => write!(
+                f,
+                "\"{name}\" is not a Wi-Fi security type this library knows. \
+                 Use a name such as \"wpa2_mixed\" or the number from the scan."
+            ),
+            Self::UnsupportedSecurity { value } => write!(
+                f,
+                "The device cannot join a network with security value {value}. \
+                 Choose the network's security explicitly."
+            ),
+            Self::UnknownEapMethod { name } => write!(
+                f,
+                "\"{name}\" is not an EAP method the device supports. Use \"peap\" or \"tls\"."
+            ),
+            Self::MissingField { field } => {
+                write!(f, "This network needs a {}. Enter it.", field.label())
+            }
+            Self::FieldTooLong { field, max_bytes } => write!(
+                f,
+                "The {} is too long: the device stores at most {max_bytes} bytes.",
+                field.label()
+            ),
+            Self::NotPem { field } => write!(
+                f,
+                "The {} must be PEM text (starting with \"-----BEGIN\").",
+                field.label()
+            ),
+            Self::SecurityMismatch => f.write_str(
+                "Enterprise settings (EAP method, identity, certificates) belong to a \
+                 WPA/WPA2-Enterprise network only. Check the network's security.",
+            ),
+            Self::InvalidPublicKey(problem) => {
+                f.write_str("The device sent a public key that cannot be used (")?;
+                match problem {
+                    KeyProblem::NotHex => f.write_str("not hexadecimal")?,
+                    KeyProblem::NotDer => f.write_str("not a DER key")?,
+                    KeyProblem::NotRsa => f.write_str("not an RSA key")?,
+                    KeyProblem::TrailingData => f.write_str("unexpected bytes after the key")?,
+                    KeyProblem::UnsupportedSize { bits } => {
+                        write!(f, "{bits} bits; 1024 to 4096 are accepted")?
+                    }
+                    KeyProblem::BadExponent => f.write_str("unsafe public exponent")?,
+                }
+                f.write_str("). Restart the device's setup mode and try again.")
+            }
+            Self::FingerprintMismatch => f.write_str(
+                "This device is not the one expected: its key does not match. Nothing was sent \
+                 to it. Check that you joined the right device's Wi-Fi network.",
+            ),
+            Self::InvalidFingerprint => {
+                f.write_str("The expected device fingerprint must be 64 hex digits.")
+            }
+            Self::RandomUnavailable => f.write_str(
+                "This browser could not provide secure random numbers. Try another browser.",
+            ),
+            Self::EncryptionFailed => {
+                f.write_str("The secret is too long to encrypt with the device's key.")
+            }
+            Self::InvalidResponse { command, reason } => write!(
+                f,
+                "The device sent an unreadable reply to {} ({reason}). Try again.",
+                command.name()
+            ),
+            Self::RequestIgnored {
+                command: Command::ConfigureAp,
+            } => f.write_str(
+                "The device did not accept the network settings. Enterprise networks need \
+                 Device OS 0.7.0 or later on the device.",
+            ),
+            Self::RequestIgnored { command } => write!(
+                f,
+                "The device did not accept the {} request. Try again.",
+                command.name()
+            ),
+            Self::NetworkNotFound => f.write_str(
+                "The device cannot see this network. Move it closer to the router, check the \
+                 name, and make sure the network uses 2.4 GHz.",
+            ),
+            Self::DeviceRejectedSsid => {
+                f.write_str("The device refused the network name's length. Check the name.")
+            }
+            Self::DeviceRejectedPassword => {
+                f.write_str("The device refused the password's length. Check the password.")
+            }
+            Self::DecryptionFailed { code } => write!(
+                f,
+                "The device could not decrypt the password (code {code}). Restart its setup \
+                 mode and try again."
+            ),
+            Self::EnterpriseRejected => f.write_str(
+                "The device refused the enterprise settings. Check the user name, password \
+                 and certificates.",
+            ),
+            Self::StorageFailed { command, code } => write!(
+                f,
+                "The device could not save the data of {} (code {code}). Restart it and try \
+                 again.",
+                command.name()
+            ),
+            Self::ClaimCodeRejected => {
+                f.write_str("The device refused the claim code. Get a new claim code.")
+            }
+            Self::PublicKeyUnavailable => f.write_str(
+                "The device could not read its own key. Restart it and try again; if this \
+                 persists, contact the manufacturer.",
+            ),
+            Self::DeviceError { command, code } => write!(
+                f,
+                "The device reported error {code} for {}. Try again.",
+                command.name()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A character as a person can read it in a message.
+struct CharName(char);
+
+impl fmt::Display for CharName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            '"' => f.write_str("a double quote (\")"),
+            '\\' => f.write_str("a backslash (\\)"),
+            c if c.is_control() => write!(f, "a control character (U+{:04X})", c as u32),
+            c => write!(f, "\"{c}\""),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_variant() -> Vec<Error> {
+        vec![
+            Error::SsidLength { bytes: 33 },
+            Error::UnsupportedCharacter {
+                field: Field::Ssid,
+                character: '"',
+            },
+            Error::PassphraseLength,
+            Error::WepKeyFormat,
+            Error::PasswordRequired,
+            Error::PasswordNotAllowed,
+            Error::ClaimCodeLength { length: 64 },
+            Error::UnknownSecurity {
+                name: "wpa3".into(),
+            },
+            Error::UnsupportedSecurity { value: -1 },
+            Error::UnknownEapMethod {
+                name: "leap".into(),
+            },
+            Error::MissingField {
+                field: Field::InnerIdentity,
+            },
+            Error::FieldTooLong {
+                field: Field::OuterIdentity,
+                max_bytes: 64,
+            },
+            Error::NotPem {
+                field: Field::ClientCertificate,
+            },
+            Error::SecurityMismatch,
+            Error::InvalidPublicKey(KeyProblem::NotRsa),
+            Error::FingerprintMismatch,
+            Error::InvalidFingerprint,
+            Error::RandomUnavailable,
+            Error::EncryptionFailed,
+            Error::InvalidResponse {
+                command: Command::ScanAp,
+                reason: "truncated",
+            },
+            Error::RequestIgnored {
+                command: Command::Set,
+            },
+            Error::NetworkNotFound,
+            Error::DeviceRejectedSsid,
+            Error::DeviceRejectedPassword,
+            Error::DecryptionFailed { code: -16512 },
+            Error::EnterpriseRejected,
+            Error::StorageFailed {
+                command: Command::ConfigureAp,
+                code: 4,
+            },
+            Error::ClaimCodeRejected,
+            Error::PublicKeyUnavailable,
+            Error::DeviceError {
+                command: Command::ConnectAp,
+                code: -1,
+            },
+        ]
+    }
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_all_listed() {
+        let variants = every_variant();
+        let codes: Vec<&str> = variants.iter().map(Error::code).collect();
+        assert_eq!(
+            codes,
+            Error::CODES,
+            "CODES lists every code, in declaration order"
+        );
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), codes.len(), "codes are unique");
+        for code in codes {
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_message_is_a_sentence() {
+        for error in every_variant() {
+            let message = error.to_string();
+            assert!(message.ends_with('.'), "{message}");
+            assert!(
+                message.starts_with(|c: char| c.is_uppercase() || c == '"'),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_characters_are_named_not_printed() {
+        let error = Error::UnsupportedCharacter {
+            field: Field::Ssid,
+            character: '\n',
+        };
+        assert!(error.to_string().contains("U+000A"));
+        assert!(!error.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn fields_point_at_the_input_to_fix() {
+        assert_eq!(Error::PassphraseLength.field(), Some(Field::Password));
+        assert_eq!(Error::NetworkNotFound.field(), Some(Field::Ssid));
+        assert_eq!(Error::ClaimCodeRejected.field(), Some(Field::ClaimCode));
+        assert_eq!(Error::FingerprintMismatch.field(), None);
+        assert_eq!(Field::InnerIdentity.name(), "innerIdentity");
+    }
+}

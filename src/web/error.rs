@@ -1,0 +1,31 @@
+//! Core errors as JS `Error`s with a stable `code`, the `field` to fix, and a readable
+//! message. The message never contains a secret: core errors carry none.
+
+use wasm_bindgen::prelude::*;
+
+use crate::protocol::Error;
+
+pub(crate) type JsResult<T> = Result<T, JsValue>;
+
+/// A JS `Error` named `SoftApError` with `code` (and `field` where one is to blame).
+pub(crate) fn to_js(error: &Error) -> JsValue {
+    let js = js_sys::Error::new(&error.to_string());
+    js.set_name("SoftApError");
+    let _ = js_sys::Reflect::set(&js, &"code".into(), &error.code().into());
+    if let Some(field) = error.field() {
+        let _ = js_sys::Reflect::set(&js, &"field".into(), &field.name().into());
+    }
+    js.into()
+}
+
+impl From<Error> for JsValue {
+    fn from(error: Error) -> Self {
+        to_js(&error)
+    }
+}
+
+/// Every error code the library can produce, for a maker's translations.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Vec<String> {
+    Error::CODES.iter().map(|c| (*c).to_owned()).collect()
+}
