@@ -44,20 +44,22 @@ else
   exit 1
 fi
 
+# The RustCrypto crates' small software backends: slower, but speed is not our limit.
+compact='--cfg sha2_backend_soft="compact" --cfg aes_backend_soft="compact"'
 if [ "$mode" = debian ]; then
   cargo=/usr/bin/cargo
   {
     echo "export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1"
     echo "export WASM_BUILD_STD='-Z build-std=std,panic_abort'"
     # Aborting without formatting panic messages saves kilobytes; only with build-std.
-    echo "export WASM_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort'"
+    echo "export WASM_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort $compact'"
   } > .tools/env.new
 else
   cargo=cargo
   {
     echo "export CARGO=cargo"
     echo "export WASM_BUILD_STD="
-    echo "export WASM_RELEASE_RUSTFLAGS="
+    echo "export WASM_RELEASE_RUSTFLAGS='$compact'"
   } > .tools/env.new
 fi
 echo "export SOFTAP_TOOLCHAIN=$mode" >> .tools/env.new

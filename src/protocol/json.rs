@@ -328,7 +328,9 @@ impl Reader<'_> {
         if !well_formed {
             return Err(Stop::Malformed("bad number"));
         }
-        let magnitude = int.iter().try_fold(0i64, |acc, &d| acc.checked_mul(10)?.checked_add(i64::from(d - b'0')));
+        let magnitude = int.iter().try_fold(0i64, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+        });
         Ok(match (tail.is_empty(), magnitude) {
             (true, Some(m)) => Value::Integer(if negative { -m } else { m }),
             _ => Value::OtherNumber,
@@ -348,7 +350,10 @@ fn fraction_and_exponent(tail: &[u8]) -> bool {
         rest = &after_dot[n..];
     }
     if let Some(after_e) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
-        let unsigned = after_e.strip_prefix(b"-").or_else(|| after_e.strip_prefix(b"+")).unwrap_or(after_e);
+        let unsigned = after_e
+            .strip_prefix(b"-")
+            .or_else(|| after_e.strip_prefix(b"+"))
+            .unwrap_or(after_e);
         let n = digits(unsigned);
         return n > 0 && n == unsigned.len();
     }
@@ -424,7 +429,11 @@ mod tests {
         assert_eq!(complete(b"12 "), Value::Integer(12));
         assert_eq!(complete(b"-7,"), Value::Integer(-7));
         assert_eq!(complete(b"-2.5e1 "), Value::OtherNumber);
-        assert_eq!(complete(b"99999999999999999999 "), Value::OtherNumber, "too large");
+        assert_eq!(
+            complete(b"99999999999999999999 "),
+            Value::OtherNumber,
+            "too large"
+        );
     }
 
     #[test]

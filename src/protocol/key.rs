@@ -7,14 +7,12 @@
 use core::fmt;
 
 use rand_core::TryCryptoRng;
-use rsa::pkcs1::der::Decode;
-use rsa::pkcs1::{RsaPublicKeyRef, ALGORITHM_OID};
-use rsa::pkcs8::SubjectPublicKeyInfoRef;
-use rsa::traits::PublicKeyParts;
 use sha2::{Digest, Sha256};
 
+use crate::protocol::der::{self, Parsed};
 use crate::protocol::error::{Error, KeyProblem};
 use crate::protocol::hex;
+use crate::protocol::rsa_public::{EncryptError, RsaPublicKey};
 
 /// Smallest modulus accepted: the Photon's own keys are 1024 bits.
 pub const MIN_BITS: usize = 1024;
@@ -24,7 +22,7 @@ pub const MAX_BITS: usize = 4096;
 /// A device's RSA public key, checked.
 #[derive(Clone)]
 pub struct DeviceKey {
-    key: rsa::PublicKey,
+    key: RsaPublicKey,
     spki_der: Vec<u8>,
 }
 
@@ -46,45 +44,34 @@ impl DeviceKey {
     /// # Errors
     /// [`Error::InvalidPublicKey`] naming the problem.
     pub fn from_der(bytes: &[u8]) -> Result<Self, Error> {
-        let length =
-            der_sequence_length(bytes).ok_or(Error::InvalidPublicKey(KeyProblem::NotDer))?;
+        let invalid = Error::InvalidPublicKey;
+        let length = der::sequence_length(bytes).ok_or(invalid(KeyProblem::NotDer))?;
         let (der, padding) = bytes.split_at(length);
         if padding.iter().any(|&b| b != 0) {
-            return Err(Error::InvalidPublicKey(KeyProblem::TrailingData));
+            return Err(invalid(KeyProblem::TrailingData));
         }
-        let (pkcs1, spki_der) = match SubjectPublicKeyInfoRef::from_der(der) {
-            Ok(spki) if spki.algorithm.oid != ALGORITHM_OID => {
-                return Err(Error::InvalidPublicKey(KeyProblem::NotRsa));
-            }
-            Ok(spki) => (
-                spki.subject_public_key.as_bytes().and_then(|b| RsaPublicKeyRef::from_der(b).ok()),
-                der.to_vec(),
-            ),
-            Err(_) => (RsaPublicKeyRef::from_der(der).ok(), spki_from_pkcs1(der)),
-        };
-        let pkcs1 = pkcs1.ok_or(Error::InvalidPublicKey(KeyProblem::NotDer))?;
-        let modulus = pkcs1.modulus.as_bytes();
-        let bits = bit_length(modulus);
+        let (numbers, spki_der) =
+            match der::parse_public_key(der).ok_or(invalid(KeyProblem::NotDer))? {
+                Parsed::Spki(numbers) => (numbers, der.to_vec()),
+                Parsed::Pkcs1(numbers) => (numbers, der::spki_from_pkcs1(der)),
+                Parsed::OtherAlgorithm => return Err(invalid(KeyProblem::NotRsa)),
+            };
+        let bits = bit_length(numbers.modulus);
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-            return Err(Error::InvalidPublicKey(KeyProblem::UnsupportedSize {
-                bits,
-            }));
+            return Err(invalid(KeyProblem::UnsupportedSize { bits }));
         }
-        let exponent = pkcs1.public_exponent.as_bytes();
-        let e = exponent.iter().try_fold(0u64, |acc, &b| {
-            acc.checked_mul(256).map(|v| v | u64::from(b))
-        });
-        if !e.is_some_and(|e| e >= 3 && e % 2 == 1 && e <= u64::from(u32::MAX)) {
-            return Err(Error::InvalidPublicKey(KeyProblem::BadExponent));
-        }
-        let key = rsa::PublicKey::try_from(pkcs1)
-            .map_err(|_| Error::InvalidPublicKey(KeyProblem::NotDer))?;
+        let e = match numbers.exponent {
+            e if e.len() <= 4 => e.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b)),
+            _ => return Err(invalid(KeyProblem::BadExponent)),
+        };
+        // Checks the modulus is odd and the exponent odd and at least 3.
+        let key = RsaPublicKey::new(numbers.modulus, e).ok_or(invalid(KeyProblem::BadExponent))?;
         Ok(Self { key, spki_der })
     }
 
     /// The modulus length in bits.
     pub fn bits(&self) -> usize {
-        bit_length(&self.key.n_bytes())
+        self.key.bits()
     }
 
     /// The key as SubjectPublicKeyInfo DER, whatever form it arrived in.
@@ -136,18 +123,10 @@ impl DeviceKey {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        let size = self.key.size();
-        if plaintext.len() > size - 11 {
-            return Err(Error::EncryptionFailed);
-        }
-        let ciphertext =
-            self.key
-                .pkcs1v15_encrypt_with_rng(rng, plaintext)
-                .map_err(|e| match e {
-                    rsa::Error::Rng => Error::RandomUnavailable,
-                    _ => Error::EncryptionFailed,
-                })?;
-        Ok(left_pad(ciphertext, size))
+        self.key.encrypt(rng, plaintext).map_err(|e| match e {
+            EncryptError::TooLong => Error::EncryptionFailed,
+            EncryptError::Random => Error::RandomUnavailable,
+        })
     }
 
     /// [`encrypt`](Self::encrypt), as the lower-case hex the device's `pwd` and `ek` take.
@@ -180,69 +159,10 @@ impl PartialEq for DeviceKey {
 
 impl Eq for DeviceKey {}
 
-/// The total length of the DER SEQUENCE at the start of `bytes`, if it fits in `bytes`.
-fn der_sequence_length(bytes: &[u8]) -> Option<usize> {
-    if *bytes.first()? != 0x30 {
-        return None;
-    }
-    let first = usize::from(*bytes.get(1)?);
-    let (header, content) = match first {
-        0..=0x7f => (2, first),
-        0x81..=0x83 => {
-            let n = first - 0x80;
-            let length = bytes
-                .get(2..2 + n)?
-                .iter()
-                .fold(0usize, |acc, &b| acc << 8 | usize::from(b));
-            (2 + n, length)
-        }
-        _ => return None,
-    };
-    let total = header.checked_add(content)?;
-    (total <= bytes.len()).then_some(total)
-}
-
-/// SubjectPublicKeyInfo around a PKCS#1 key: AlgorithmIdentifier rsaEncryption with NULL
-/// parameters, then the key as a BIT STRING. Written out by hand: a DER encoder would cost
-/// the wasm more than these lines.
-fn spki_from_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
-    const RSA_ALGORITHM: [u8; 15] =
-        [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
-    let mut bit_string = vec![0x03];
-    der_length(&mut bit_string, pkcs1.len() + 1);
-    bit_string.push(0); // no unused bits
-    bit_string.extend_from_slice(pkcs1);
-    let mut spki = vec![0x30];
-    der_length(&mut spki, RSA_ALGORITHM.len() + bit_string.len());
-    spki.extend_from_slice(&RSA_ALGORITHM);
-    spki.extend_from_slice(&bit_string);
-    spki
-}
-
-fn der_length(out: &mut Vec<u8>, length: usize) {
-    match length {
-        0..=0x7f => out.push(length as u8),
-        0x80..=0xff => out.extend_from_slice(&[0x81, length as u8]),
-        _ => out.extend_from_slice(&[0x82, (length >> 8) as u8, length as u8]),
-    }
-}
-
 fn bit_length(big_endian: &[u8]) -> usize {
     match big_endian.iter().position(|&b| b != 0) {
         Some(i) => (big_endian.len() - i - 1) * 8 + (8 - big_endian[i].leading_zeros() as usize),
         None => 0,
-    }
-}
-
-/// RSA ciphertexts are integers: a short one is padded with leading zeros to the modulus
-/// length, which is what the device hex-decodes into its fixed 128-byte buffer.
-fn left_pad(mut bytes: Vec<u8>, size: usize) -> Vec<u8> {
-    if bytes.len() < size {
-        let mut padded = vec![0; size - bytes.len()];
-        padded.append(&mut bytes);
-        padded
-    } else {
-        bytes
     }
 }
 
@@ -300,9 +220,11 @@ pub(crate) mod tests {
         assert_eq!(spki.fingerprint(), expected, "SHA-256 of the SPKI DER");
         assert_eq!(spki.fingerprint_hex().len(), 64);
         assert_eq!(DeviceKey::from_der(SPKI_2048).unwrap().bits(), 2048);
-        assert_eq!(pkcs1.spki_der(), SPKI_1024, "PKCS#1 is wrapped exactly as OpenSSL does");
-        let pkcs1_2048 = &SPKI_2048[24..];
-        assert_eq!(spki_from_pkcs1(pkcs1_2048), SPKI_2048, "two-byte lengths");
+        assert_eq!(
+            pkcs1.spki_der(),
+            SPKI_1024,
+            "PKCS#1 is wrapped exactly as OpenSSL does"
+        );
     }
 
     #[test]
@@ -418,33 +340,6 @@ pub(crate) mod tests {
         let a = key.encrypt(&mut rng, b"same").unwrap();
         let b = key.encrypt(&mut rng, b"same").unwrap();
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn short_ciphertexts_are_left_padded() {
-        assert_eq!(left_pad(vec![1, 2], 4), vec![0, 0, 1, 2]);
-        assert_eq!(left_pad(vec![1, 2, 3, 4], 4), vec![1, 2, 3, 4]);
-    }
-
-    #[test]
-    fn der_length_header_forms() {
-        assert_eq!(der_sequence_length(&[0x30, 0x01, 0x00, 0xff]), Some(3));
-        assert_eq!(der_sequence_length(&[0x30, 0x81, 0x01, 0x00]), Some(4));
-        assert_eq!(
-            der_sequence_length(&[0x30, 0x82, 0x00, 0x01, 0x00]),
-            Some(5)
-        );
-        assert_eq!(
-            der_sequence_length(&[0x30, 0x05, 0x00]),
-            None,
-            "longer than the input"
-        );
-        assert_eq!(
-            der_sequence_length(&[0x30, 0x80]),
-            None,
-            "indefinite length is not DER"
-        );
-        assert_eq!(der_sequence_length(&[0x02, 0x01, 0x00]), None);
     }
 
     #[test]

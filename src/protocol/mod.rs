@@ -5,11 +5,13 @@
 pub mod command;
 pub mod configure;
 pub mod credentials;
+mod der;
 pub mod error;
 pub mod hex;
 pub(crate) mod json;
 pub mod key;
 pub mod reply;
+mod rsa_public;
 pub mod scan;
 pub mod security;
 
