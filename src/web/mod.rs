@@ -1,8 +1,8 @@
 //! The browser layer: wasm-bindgen exports over [`crate::protocol`]. It converts values
 //! and errors and supplies the system's randomness; protocol logic stays in the core.
 
-mod error;
-mod key;
-mod security;
+pub mod error;
+pub mod key;
+pub mod security;
 
 pub(crate) use error::JsResult;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Prints figures as "name: value" lines, each beside its budget. Sizes are of pkg/ as
+# built by scripts/build-pkg.sh, gzipped at level 9 as a web server would serve them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+gz() { gzip -9c "$1" | wc -c | tr -d ' '; }
+wasm=$(gz pkg/softap_web_bg.wasm)
+js=$(gz pkg/softap_web.js)
+echo "pkg_wasm_gzip_bytes: $wasm"
+echo "pkg_js_gzip_bytes: $js"
+echo "pkg_wasm_raw_bytes: $(wc -c < pkg/softap_web_bg.wasm | tr -d ' ')"
+echo "pkg_total_gzip_bytes: $((wasm + js))"
+echo "budget_core_gzip_bytes: $((48 * 1024))"
+if [ $((wasm + js)) -le $((48 * 1024)) ]; then echo "budget_core_met: yes"; else echo "budget_core_met: no"; fi

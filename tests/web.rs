@@ -1,0 +1,141 @@
+//! The core's crypto and parsing, and the JS error shape, in a real browser (headless
+//! Chromium through wasm-bindgen-test-runner): randomness from `crypto.getRandomValues`,
+//! ciphertexts decrypted with the fixture's private key.
+#![cfg(target_arch = "wasm32")]
+
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockModeDecrypt, KeyIvInit};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use softap_web::protocol::{configure, hex, DeviceKey, NameOrNumber, NetworkOptions, Request};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SPKI_1024: &[u8] = include_bytes!("fixtures/device-1024.spki.der");
+const PRIVATE_1024: &str = include_str!("fixtures/device-1024.pem");
+const CLIENT_KEY: &str = include_str!("fixtures/client-key.pem");
+
+fn device_hex() -> String {
+    let mut blob = SPKI_1024.to_vec();
+    blob.resize(294, 0);
+    hex::encode(&blob).to_uppercase()
+}
+
+fn decrypt(hex_text: &str) -> Vec<u8> {
+    let private = rsa::PrivateKey::from_pkcs1_pem(PRIVATE_1024).unwrap();
+    private
+        .pkcs1v15_decrypt(&hex::decode(hex_text).unwrap())
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn parses_the_padded_key_from_the_device() {
+    let key = DeviceKey::from_device_hex(&device_hex()).unwrap();
+    assert_eq!(key.bits(), 1024);
+    assert_eq!(key.spki_der(), SPKI_1024);
+}
+
+#[wasm_bindgen_test]
+fn encrypts_a_password_with_browser_randomness() {
+    let key = DeviceKey::from_device_hex(&device_hex()).unwrap();
+    let a = key
+        .encrypt_hex(&mut getrandom::SysRng, "pässwörd 😀".as_bytes())
+        .unwrap();
+    let b = key
+        .encrypt_hex(&mut getrandom::SysRng, "pässwörd 😀".as_bytes())
+        .unwrap();
+    assert_eq!(a.len(), 256);
+    assert_ne!(a, b, "random padding");
+    assert_eq!(decrypt(&a), "pässwörd 😀".as_bytes());
+    assert_eq!(decrypt(&b), "pässwörd 😀".as_bytes());
+}
+
+#[wasm_bindgen_test]
+fn seals_an_enterprise_private_key() {
+    let key = DeviceKey::from_device_hex(&device_hex()).unwrap();
+    let pem = format!("{}\r\n", CLIENT_KEY.trim());
+    let sealed = configure::seal_private_key(&key, &mut getrandom::SysRng, pem.as_bytes()).unwrap();
+    let key_and_iv = decrypt(&sealed.encrypted_key);
+    let plaintext =
+        cbc::Decryptor::<aes::Aes128>::new_from_slices(&key_and_iv[..16], &key_and_iv[16..])
+            .unwrap()
+            .decrypt_padded_vec::<Pkcs7>(&hex::decode(&sealed.ciphertext).unwrap())
+            .unwrap();
+    assert_eq!(plaintext, pem.as_bytes());
+}
+
+#[wasm_bindgen_test]
+fn builds_a_configure_request_in_the_browser() {
+    let key = DeviceKey::from_device_hex(&device_hex()).unwrap();
+    let network = NetworkOptions {
+        ssid: "Wohnung Müller".into(),
+        security: Some(NameOrNumber::Name("wpa2_aes".into())),
+        password: Some("geheim123".into()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let request = Request::configure_ap(&network, &key, &mut getrandom::SysRng).unwrap();
+    let body = String::from_utf8(request.body().unwrap().to_vec()).unwrap();
+    assert!(
+        body.starts_with("{\"idx\":0,\"ssid\":\"Wohnung Müller\",\"pwd\":\""),
+        "{body}"
+    );
+    let pwd = body
+        .split("\"pwd\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(decrypt(pwd), b"geheim123");
+}
+
+fn js_field(error: &JsValue, name: &str) -> Option<String> {
+    js_sys::Reflect::get(error, &name.into()).ok()?.as_string()
+}
+
+#[wasm_bindgen_test]
+fn js_errors_carry_a_stable_code_and_name() {
+    let error = softap_web::web::key::DeviceKey::from_device_hex("not hex")
+        .err()
+        .unwrap();
+    assert!(error.is_instance_of::<js_sys::Error>());
+    assert_eq!(js_field(&error, "name").as_deref(), Some("SoftApError"));
+    assert_eq!(
+        js_field(&error, "code").as_deref(),
+        Some("invalid-public-key")
+    );
+    let error = softap_web::web::security::security_value("wpa3")
+        .err()
+        .unwrap();
+    assert_eq!(
+        js_field(&error, "code").as_deref(),
+        Some("unknown-security")
+    );
+    assert_eq!(
+        softap_web::web::security::security_value("wpa2").unwrap(),
+        4194310.0
+    );
+    assert_eq!(
+        softap_web::web::security::security_name(0.0).as_deref(),
+        Some("open")
+    );
+    assert_eq!(softap_web::web::security::security_name(0.5), None);
+}
+
+#[wasm_bindgen_test]
+fn js_device_key_checks_fingerprints() {
+    let key = softap_web::web::key::DeviceKey::from_device_hex(&device_hex()).unwrap();
+    assert_eq!(key.bits(), 1024);
+    let fingerprint = key.fingerprint();
+    assert!(key.verify_fingerprint(&fingerprint.to_uppercase()).is_ok());
+    let error = key.verify_fingerprint(&"00".repeat(32)).err().unwrap();
+    assert_eq!(
+        js_field(&error, "code").as_deref(),
+        Some("fingerprint-mismatch")
+    );
+    let sealed = key.encrypt_password("hunter2hunter2").unwrap();
+    assert_eq!(decrypt(&sealed), b"hunter2hunter2");
+}
