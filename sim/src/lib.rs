@@ -1,0 +1,9 @@
+//! softap-sim: a Particle Photon in listening mode and the cloud subset that two-legged
+//! setup uses, faithful to the quirks in `shared/spec`, for tests and for makers without
+//! hardware.
+
+pub mod cloud;
+pub mod device;
+pub mod http;
+pub mod httpd;
+pub mod jsmn;
