@@ -5,5 +5,8 @@ cd "$(dirname "$0")/.."
 source .tools/env
 echo "== native tests"
 $CARGO test --workspace
+echo "== reference client against the simulator (Particle's softap-setup, Node)"
+$CARGO build --quiet -p softap-sim
+SOFTAP_SIM_BIN=target/debug/softap-sim node --test --test-timeout=60000 sim/tests/
 echo "== browser tests (headless Chromium)"
 scripts/test-browser.sh

@@ -7,3 +7,7 @@ pub mod device;
 pub mod http;
 pub mod httpd;
 pub mod jsmn;
+pub mod server;
+pub mod simulator;
+
+pub use simulator::{Config, DeviceConfig, Simulator};

@@ -1,0 +1,355 @@
+//! A whole simulated installation: devices, the cloud, the control address and the
+//! maker-backend stand-in, started together.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand_core::TryRng;
+use serde_json::{json, Value};
+
+use crate::cloud::{Cloud, CloudFault};
+use crate::device::{Device, Firmware, RadioTiming, VisibleNetwork};
+use crate::httpd::{self, Request, Response};
+use crate::server::{DeviceHandle, Faults, LifeTiming};
+
+/// The networks the simulated radio sees unless told otherwise.
+pub const DEFAULT_NETWORKS: &str = include_str!("../fixtures/networks.json");
+
+/// One simulated device.
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+    /// HTTP address (port 0: any free port).
+    pub http: SocketAddr,
+    /// TCP protocol address.
+    pub tcp: SocketAddr,
+    /// Firmware profile.
+    pub firmware: Firmware,
+    /// PKCS#1 PEM of the device key; `None` generates an RSA-1024 key.
+    pub key_pem: Option<String>,
+    /// 24 hex digits; `None` picks a random id.
+    pub id: Option<String>,
+    /// What the radio sees.
+    pub networks: Vec<VisibleNetwork>,
+    /// Scan timing.
+    pub radio: RadioTiming,
+    /// Join timing.
+    pub life: LifeTiming,
+    /// Faults from the start.
+    pub faults: Faults,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        Self {
+            http: loopback,
+            tcp: loopback,
+            firmware: Firmware::V07,
+            key_pem: None,
+            id: None,
+            networks: serde_json::from_str(DEFAULT_NETWORKS).expect("fixture"),
+            radio: RadioTiming {
+                scan_entry: Duration::from_millis(40),
+                scan: Duration::from_millis(300),
+            },
+            life: LifeTiming {
+                teardown: Duration::from_millis(200),
+                join: Duration::from_millis(1000),
+                relisten: Duration::from_millis(3000),
+            },
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// The whole simulation.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Devices.
+    pub devices: Vec<DeviceConfig>,
+    /// Cloud API address.
+    pub cloud: SocketAddr,
+    /// Control address (`GET /state`, faults); `None`: not served.
+    pub control: Option<SocketAddr>,
+    /// Maker-backend stand-in address; `None`: not served.
+    pub backend: Option<SocketAddr>,
+    /// Product id.
+    pub product_id: u32,
+    /// The two-legged OAuth client (the backend stand-in holds the secret).
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        Self {
+            devices: vec![DeviceConfig::default()],
+            cloud: loopback,
+            control: Some(loopback),
+            backend: Some(loopback),
+            product_id: 4242,
+            client_id: "softap-sim-client".into(),
+            client_secret: "softap-sim-secret".into(),
+        }
+    }
+}
+
+/// A running simulation.
+pub struct Simulator {
+    /// The devices.
+    pub devices: Vec<DeviceHandle>,
+    /// The cloud's state.
+    pub cloud: Arc<Mutex<Cloud>>,
+    /// Cloud API address.
+    pub cloud_addr: SocketAddr,
+    /// Control address.
+    pub control_addr: Option<SocketAddr>,
+    /// Backend stand-in address.
+    pub backend_addr: Option<SocketAddr>,
+}
+
+fn random_device_id() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::SysRng
+        .try_fill_bytes(&mut bytes)
+        .expect("system randomness");
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+impl Simulator {
+    /// Starts everything; all servers run on background threads.
+    pub fn start(config: Config) -> Result<Self, String> {
+        let cloud = Arc::new(Mutex::new(Cloud::new(
+            config.product_id,
+            &config.client_id,
+            &config.client_secret,
+        )));
+        let mut devices = Vec::new();
+        for d in &config.devices {
+            let key = match &d.key_pem {
+                Some(pem) => Device::key_from_pem(pem)?,
+                None => Device::generate_key(),
+            };
+            let id = d.id.clone().unwrap_or_else(random_device_id);
+            let device = Device::new(id, key, d.firmware, d.networks.clone(), d.radio);
+            let handle = DeviceHandle::start(
+                device,
+                d.http,
+                d.tcp,
+                cloud.clone(),
+                d.life,
+                d.faults.clone(),
+            )
+            .map_err(|e| format!("device servers: {e}"))?;
+            devices.push(handle);
+        }
+        let c = cloud.clone();
+        let cloud_addr = httpd::serve(
+            config.cloud,
+            Arc::new(move |r: &Request| c.lock().unwrap().handle(r)),
+        )
+        .map_err(|e| format!("cloud server: {e}"))?;
+        let control_addr = match config.control {
+            Some(addr) => {
+                let (devs, c) = (devices.clone(), cloud.clone());
+                Some(
+                    httpd::serve(addr, Arc::new(move |r: &Request| control(r, &devs, &c)))
+                        .map_err(|e| format!("control server: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        let backend_addr = match config.backend {
+            Some(addr) => {
+                let (id, secret, product) = (
+                    config.client_id.clone(),
+                    config.client_secret.clone(),
+                    config.product_id,
+                );
+                Some(
+                    httpd::serve(
+                        addr,
+                        Arc::new(move |r: &Request| backend(r, cloud_addr, &id, &secret, product)),
+                    )
+                    .map_err(|e| format!("backend server: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self {
+            devices,
+            cloud,
+            cloud_addr,
+            control_addr,
+            backend_addr,
+        })
+    }
+
+    /// The addresses, as the one JSON line the binary prints.
+    pub fn addresses(&self) -> Value {
+        json!({
+            "devices": self.devices.iter().map(|d| json!({
+                "id": d.shared.device.lock().unwrap().id().to_ascii_lowercase(),
+                "http": format!("http://{}", d.http),
+                "tcp": d.tcp.to_string(),
+            })).collect::<Vec<_>>(),
+            "cloud": format!("http://{}", self.cloud_addr),
+            "control": self.control_addr.map(|a| format!("http://{a}")),
+            "backend": self.backend_addr.map(|a| format!("http://{a}")),
+            "productId": self.cloud.lock().unwrap().product_id(),
+        })
+    }
+}
+
+fn cors(response: Response) -> Response {
+    response
+        .with_header("Access-Control-Allow-Origin", "*")
+        .with_header("Access-Control-Allow-Headers", "Content-Type")
+        .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+}
+
+/// The control address: `GET /state`; `POST /faults?device=N`, `POST /cloud/faults`,
+/// `POST /cloud/expire-tokens`.
+fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>>) -> Response {
+    let response = match (request.method.as_str(), request.path.as_str()) {
+        ("OPTIONS", _) => Response::empty(204),
+        ("GET", "/state") => {
+            // Device states first: each locks the cloud for its owner.
+            let device_states: Vec<Value> = devices.iter().map(DeviceHandle::state_json).collect();
+            let cloud = cloud.lock().unwrap();
+            let state = json!({
+                "devices": device_states,
+                "cloud": {
+                    "customers": cloud.customers().collect::<Vec<_>>(),
+                    "devices": cloud.devices().collect::<Vec<_>>(),
+                    "log": cloud.log.iter().map(|(m, p, s)| json!({"method": m, "path": p, "status": s})).collect::<Vec<_>>(),
+                },
+            });
+            Response::json(200, &state)
+        }
+        ("POST", "/faults") => {
+            let index = request
+                .query
+                .get("device")
+                .and_then(|d| d.parse::<usize>().ok())
+                .unwrap_or(0);
+            match (
+                devices.get(index),
+                serde_json::from_slice::<Faults>(&request.body),
+            ) {
+                (Some(device), Ok(faults)) => {
+                    device.set_faults(faults);
+                    Response::json(200, &json!({"ok": true}))
+                }
+                (None, _) => Response::json(404, &json!({"ok": false, "error": "no such device"})),
+                (_, Err(e)) => Response::json(400, &json!({"ok": false, "error": e.to_string()})),
+            }
+        }
+        ("POST", "/cloud/faults") => match serde_json::from_slice::<CloudFault>(&request.body) {
+            Ok(fault) => {
+                cloud.lock().unwrap().inject(fault);
+                Response::json(200, &json!({"ok": true}))
+            }
+            Err(e) => Response::json(400, &json!({"ok": false, "error": e.to_string()})),
+        },
+        ("POST", "/cloud/expire-tokens") => {
+            cloud.lock().unwrap().expire_tokens();
+            Response::json(200, &json!({"ok": true}))
+        }
+        _ => Response::json(404, &json!({"ok": false, "error": "not found"})),
+    };
+    cors(response)
+}
+
+/// The maker's server, reduced to what setup needs: `POST /customer-token` mints a
+/// customer-scoped token with the OAuth client (whose secret never leaves this side),
+/// creating the shadow customer on first use. Body (JSON or form): `customer`, optional
+/// `expires_in`.
+fn backend(
+    request: &Request,
+    cloud: SocketAddr,
+    client_id: &str,
+    secret: &str,
+    product: u32,
+) -> Response {
+    if request.method == "OPTIONS" {
+        return cors(Response::empty(204));
+    }
+    if (request.method.as_str(), request.path.as_str()) != ("POST", "/customer-token") {
+        return cors(Response::json(404, &json!({"error": "not found"})));
+    }
+    let fields = match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect(),
+        _ => request.form(),
+    };
+    let customer = fields
+        .get("customer")
+        .cloned()
+        .unwrap_or_else(|| "customer@example.com".into());
+    let expires_in = fields
+        .get("expires_in")
+        .cloned()
+        .unwrap_or_else(|| "3600".into());
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{client_id}:{secret}")
+        )
+    );
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", basic.as_str()),
+    ];
+    let token_body = format!(
+        "grant_type=client_credentials&scope=customer={}&expires_in={}",
+        httpd::url_encode(&customer),
+        httpd::url_encode(&expires_in)
+    );
+    let mut answer = httpd::request(cloud, "POST", "/oauth/token", &form, token_body.as_bytes());
+    if matches!(&answer, Ok((400, _))) {
+        // First visit of this customer: create the shadow customer, then mint the token
+        // with the lifetime asked for.
+        let create = format!("email={}&no_password=true", httpd::url_encode(&customer));
+        let created = httpd::request(
+            cloud,
+            "POST",
+            &format!("/v1/products/{product}/customers"),
+            &form,
+            create.as_bytes(),
+        );
+        answer = match created {
+            Ok((201, _)) => {
+                httpd::request(cloud, "POST", "/oauth/token", &form, token_body.as_bytes())
+            }
+            other => other,
+        };
+    }
+    let response = match answer {
+        Ok((200 | 201, body)) => {
+            let token: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            Response::json(
+                200,
+                &json!({
+                    "access_token": token["access_token"],
+                    "expires_in": token["expires_in"],
+                    "product_id": product,
+                    "customer": customer.to_ascii_lowercase(),
+                }),
+            )
+        }
+        Ok((status, body)) => Response {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body,
+        },
+        Err(e) => Response::json(502, &json!({"error": format!("cloud unreachable: {e}")})),
+    };
+    cors(response)
+}
