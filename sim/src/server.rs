@@ -94,12 +94,16 @@ pub struct DeviceShared {
 
 struct State {
     mode: Mode,
+    /// Every mode the device has been in, in order (a test reads the device's life here).
+    history: Vec<Mode>,
     ap_up: bool,
     /// Bumped whenever the access point goes down: connections of older ones are dead.
     ap_generation: u64,
     faults: Faults,
     log: Vec<LogEntry>,
     joined: Option<String>,
+    /// Listening sockets currently bound (HTTP and TCP): 2 when the access point is up.
+    listeners_bound: u8,
     /// Open connections, to cut when the access point goes down.
     streams: Vec<(u64, TcpStream)>,
     next_stream: u64,
@@ -153,11 +157,13 @@ impl DeviceHandle {
             device: Mutex::new(device),
             state: Mutex::new(State {
                 mode: Mode::Listening,
+                history: vec![Mode::Listening],
                 ap_up: true,
                 ap_generation: 0,
                 faults,
                 log: Vec::new(),
                 joined: None,
+                listeners_bound: 2,
                 streams: Vec::new(),
                 next_stream: 0,
             }),
@@ -198,6 +204,7 @@ impl DeviceHandle {
             "http": self.http.to_string(),
             "tcp": self.tcp.to_string(),
             "mode": state.mode,
+            "modes": state.history,
             "accessPoint": state.ap_up,
             "claimCode": device.claim_code(),
             "claimed": device.claimed(),
@@ -217,6 +224,11 @@ impl DeviceHandle {
     /// Current mode.
     pub fn mode(&self) -> Mode {
         self.shared.state.lock().unwrap().mode
+    }
+
+    /// Every mode so far, in order, without repeats.
+    pub fn modes(&self) -> Vec<Mode> {
+        self.shared.state.lock().unwrap().history.clone()
     }
 
     /// Waits until the device is in `mode` (tests; bounded by `timeout`).
@@ -257,23 +269,28 @@ fn accept_loop(
     loop {
         let up = shared.state.lock().unwrap().ap_up;
         if !up {
-            listener = None;
+            drop(listener.take());
             let mut state = shared.state.lock().unwrap();
+            state.listeners_bound -= 1;
+            shared.ap_changed.notify_all();
             while !state.ap_up {
                 state = shared.ap_changed.wait(state).unwrap();
             }
-            continue;
-        }
-        if listener.is_none() {
-            match TcpListener::bind(addr) {
-                Ok(l) => listener = Some(l),
-                Err(_) => {
-                    thread::sleep(Duration::from_millis(20));
-                    continue;
+            drop(state);
+            loop {
+                match TcpListener::bind(addr) {
+                    Ok(l) => {
+                        listener = Some(l);
+                        break;
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(20)),
                 }
             }
+            shared.state.lock().unwrap().listeners_bound += 1;
+            shared.ap_changed.notify_all();
+            continue;
         }
-        let l = listener.as_ref().expect("bound above");
+        let Some(l) = listener.as_ref() else { continue };
         l.set_nonblocking(true).ok();
         match l.accept() {
             Ok((stream, _)) => {
@@ -315,6 +332,15 @@ fn accept_loop(
     }
 }
 
+impl State {
+    fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+        if self.history.last() != Some(&mode) {
+            self.history.push(mode);
+        }
+    }
+}
+
 impl DeviceShared {
     fn log(&self, entry: LogEntry) {
         self.state.lock().unwrap().log.push(entry);
@@ -325,23 +351,47 @@ impl DeviceShared {
         state.ap_up && state.ap_generation == generation
     }
 
-    /// Takes the access point down: listeners close, every connection is cut.
+    /// Takes the access point down: every connection is cut, and it returns once both
+    /// listeners are closed (connecting is refused from then on).
     fn ap_down(&self, mode: Mode) {
         let mut state = self.state.lock().unwrap();
         state.ap_up = false;
         state.ap_generation += 1;
-        state.mode = mode;
         for (_, stream) in state.streams.drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
         }
         self.ap_changed.notify_all();
+        state = self.wait_listeners(state, 0);
+        state.set_mode(mode);
+        self.ap_changed.notify_all();
     }
 
+    /// Brings the access point back: returns once both listeners are bound again.
     fn ap_up(&self) {
         let mut state = self.state.lock().unwrap();
         state.ap_up = true;
-        state.mode = Mode::Listening;
         self.ap_changed.notify_all();
+        state = self.wait_listeners(state, 2);
+        state.set_mode(Mode::Listening);
+        self.ap_changed.notify_all();
+    }
+
+    /// Waits (bounded: a listener stuck in a client's blocking read must not hang the
+    /// device) until `count` listeners are bound.
+    fn wait_listeners<'a>(
+        &self,
+        mut state: std::sync::MutexGuard<'a, State>,
+        count: u8,
+    ) -> std::sync::MutexGuard<'a, State> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while state.listeners_bound != count {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self.ap_changed.wait_timeout(state, left).unwrap().0;
+        }
+        state
     }
 
     /// Applies latency and the drop fault. `true`: drop this request.
@@ -387,7 +437,7 @@ impl DeviceShared {
             });
         }
         if effect == Effect::ConnectAp {
-            self.state.lock().unwrap().mode = Mode::Connecting;
+            self.state.lock().unwrap().set_mode(Mode::Connecting);
             let s = self.clone();
             thread::spawn(move || s.join());
         }
@@ -423,7 +473,7 @@ impl DeviceShared {
                 }
                 let mut state = self.state.lock().unwrap();
                 state.joined = Some(ssid);
-                state.mode = Mode::Online;
+                state.set_mode(Mode::Online);
                 self.ap_changed.notify_all();
             }
             None => {

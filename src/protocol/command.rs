@@ -112,6 +112,12 @@ impl Request {
         Self { command, body }
     }
 
+    /// A request with any body, unchecked: for tools and tests that must send what the
+    /// typed builders refuse to build. Applications use the builders.
+    pub fn raw(command: Command, body: Option<Vec<u8>>) -> Self {
+        Self::new(command, body)
+    }
+
     /// `version`.
     pub fn version() -> Self {
         Self::new(Command::Version, None)
