@@ -8,7 +8,7 @@ SHELL := /bin/bash
 .PHONY: help setup pkg demo test test-native test-browser bench fuzz clean
 
 help:
-	@echo "make demo    build pkg/ and start the demo"
+	@echo "make demo    build pkg/ and the simulator, and start the simulator"
 	@echo "make test    every test: native, then in headless Chromium"
 	@echo "make bench   size and speed figures, as 'name: value' lines"
 	@echo "make fuzz    a short run of every fuzz target (nightly Rust)"
@@ -20,7 +20,7 @@ pkg: setup
 	@scripts/build-pkg.sh
 
 demo: pkg
-	@echo "The npm package is in $(CURDIR)/pkg (import init, { DeviceKey } from './pkg/softap_web.js')."
+	@scripts/demo.sh
 
 test: setup
 	@scripts/test.sh

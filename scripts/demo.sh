@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds pkg/ and the simulator, then runs softap-sim on fixed local ports until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .tools/env
+$CARGO build --quiet -p softap-sim
+cat <<TEXT
+
+softap-web demo
+  npm package:  $PWD/pkg  (import init, { DeviceKey } from "./pkg/softap_web.js")
+  simulator:    a Photon in listening mode at http://127.0.0.1:8180 (TCP protocol :8181),
+                the cloud at http://127.0.0.1:8182, its state at http://127.0.0.1:8183/state,
+                a maker backend at http://127.0.0.1:8184 (POST /customer-token)
+  try:          curl http://127.0.0.1:8180/device-id
+Ctrl-C stops it.
+
+TEXT
+exec target/debug/softap-sim --http 127.0.0.1:8180 --tcp 127.0.0.1:8181 --cloud 127.0.0.1:8182 \
+  --control 127.0.0.1:8183 --backend 127.0.0.1:8184 "$@"
