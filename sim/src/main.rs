@@ -29,6 +29,7 @@ Timing (ms):
   --scan-entry-ms N  --scan-ms N  --teardown-ms N  --join-ms N  --relisten-ms N
 Faults:
   --latency-ms N       delay every device request
+  --slow-scan-ms N     extra delay before each scan entry
   --drop N [--drop-command C]   close without reply, N times
   --busy N             next N connections get the 503
   --lose-connect-reply connect-ap acts, but its reply is lost
@@ -110,6 +111,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "--join-ms" => device.life.join = ms()?,
             "--relisten-ms" => device.life.relisten = ms()?,
             "--latency-ms" => device.faults.latency_ms = number()?,
+            "--slow-scan-ms" => device.faults.slow_scan_ms = number()?,
             "--drop" => device.faults.drop_next = number()? as u32,
             "--drop-command" => device.faults.drop_command = value,
             "--busy" => device.faults.busy_next = number()? as u32,

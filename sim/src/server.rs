@@ -31,6 +31,8 @@ pub struct LifeTiming {
 pub struct Faults {
     /// Delay before every request is handled.
     pub latency_ms: u64,
+    /// Extra delay before each scan entry (a slow scan in a crowded place).
+    pub slow_scan_ms: u64,
     /// Close the connection without a reply for the next N requests (of `drop_command`, or
     /// any command when it is empty).
     pub drop_next: u32,
@@ -412,6 +414,14 @@ impl DeviceShared {
         drop
     }
 
+    /// The slow-scan fault's extra pause, for `scan-ap` only.
+    fn scan_delay(&self, command: &str) -> Duration {
+        match command {
+            "scan-ap" => Duration::from_millis(self.state.lock().unwrap().faults.slow_scan_ms),
+            _ => Duration::ZERO,
+        }
+    }
+
     fn take_busy(&self) -> bool {
         let mut state = self.state.lock().unwrap();
         if state.faults.busy_next > 0 {
@@ -631,7 +641,9 @@ fn serve_http(shared: &Arc<DeviceShared>, mut stream: TcpStream, generation: u64
                 shared.log(entry.clone());
                 entry.status.clear();
                 cors = true;
-                let ok = write_command_reply(&mut stream, &emits, firmware, shared, generation);
+                let extra = shared.scan_delay(name);
+                let ok =
+                    write_command_reply(&mut stream, &emits, extra, firmware, shared, generation);
                 shared.after_command(name, effect);
                 ok
             }
@@ -648,6 +660,7 @@ fn serve_http(shared: &Arc<DeviceShared>, mut stream: TcpStream, generation: u64
 fn write_command_reply(
     stream: &mut TcpStream,
     emits: &[Emit],
+    extra_pause: Duration,
     firmware: Firmware,
     shared: &DeviceShared,
     generation: u64,
@@ -663,7 +676,7 @@ fn write_command_reply(
                 }
             }
             Emit::Pause(d) => {
-                thread::sleep(*d);
+                thread::sleep(*d + extra_pause);
                 if !shared.alive(generation) {
                     return false;
                 }
@@ -755,6 +768,7 @@ fn serve_tcp(shared: &Arc<DeviceShared>, mut stream: TcpStream, generation: u64)
     entry.status = if lose_reply { "lost" } else { "ok" }.into();
     shared.log(entry);
     if !lose_reply {
+        let extra_pause = shared.scan_delay(&command);
         let _ = stream.write_all(b"\n\n");
         for emit in &emits {
             match emit {
@@ -764,7 +778,7 @@ fn serve_tcp(shared: &Arc<DeviceShared>, mut stream: TcpStream, generation: u64)
                     }
                 }
                 Emit::Pause(d) => {
-                    thread::sleep(*d);
+                    thread::sleep(*d + extra_pause);
                     if !shared.alive(generation) {
                         break;
                     }
