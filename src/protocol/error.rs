@@ -208,6 +208,42 @@ pub enum Error {
         /// The device's code.
         code: i64,
     },
+
+    // --- reaching the device and the cloud ---
+    /// No complete reply in time.
+    Timeout {
+        /// The command.
+        command: Command,
+    },
+    /// The device did not answer: not joined to its network, or it left listening mode.
+    DeviceUnreachable,
+    /// The browser's Local Network Access permission was denied for this page.
+    LocalNetworkDenied,
+    /// The browser blocks an https page from reaching the http device (mixed content).
+    MixedContentBlocked,
+    /// The device answered with an HTTP status other than 200 (a 404 for a request it
+    /// routes nowhere, a 503 when busy).
+    DeviceHttpStatus {
+        /// The command.
+        command: Command,
+        /// The status.
+        status: u16,
+    },
+    /// The caller cancelled.
+    Cancelled,
+    /// The cloud refused the access token as expired.
+    TokenExpired,
+    /// The cloud refused the access token.
+    TokenInvalid,
+    /// The cloud answered with an error status.
+    CloudError {
+        /// HTTP status.
+        status: u16,
+    },
+    /// The cloud could not be reached (no internet yet).
+    CloudUnreachable,
+    /// The device did not come online claimed in the time allowed.
+    ClaimTimeout,
 }
 
 impl Error {
@@ -244,6 +280,17 @@ impl Error {
             Self::ClaimCodeRejected => "claim-code-rejected",
             Self::PublicKeyUnavailable => "public-key-unavailable",
             Self::DeviceError { .. } => "device-error",
+            Self::Timeout { .. } => "timeout",
+            Self::DeviceUnreachable => "device-unreachable",
+            Self::LocalNetworkDenied => "local-network-denied",
+            Self::MixedContentBlocked => "mixed-content-blocked",
+            Self::DeviceHttpStatus { .. } => "device-http-status",
+            Self::Cancelled => "cancelled",
+            Self::TokenExpired => "token-expired",
+            Self::TokenInvalid => "token-invalid",
+            Self::CloudError { .. } => "cloud-error",
+            Self::CloudUnreachable => "cloud-unreachable",
+            Self::ClaimTimeout => "claim-timeout",
         }
     }
 
@@ -279,6 +326,17 @@ impl Error {
         "claim-code-rejected",
         "public-key-unavailable",
         "device-error",
+        "timeout",
+        "device-unreachable",
+        "local-network-denied",
+        "mixed-content-blocked",
+        "device-http-status",
+        "cancelled",
+        "token-expired",
+        "token-invalid",
+        "cloud-error",
+        "cloud-unreachable",
+        "claim-timeout",
     ];
 
     /// The input field this error is about, if any.
@@ -445,6 +503,46 @@ impl fmt::Display for Error {
                 "The device reported error {code} for {}. Try again.",
                 command.name()
             ),
+            Self::Timeout { command } => write!(
+                f,
+                "The device did not answer {} in time. Stay close to it and try again.",
+                command.name()
+            ),
+            Self::DeviceUnreachable => f.write_str(
+                "The device cannot be reached. Join its Wi-Fi network (Photon-…) and make sure \
+                 its light is blinking blue.",
+            ),
+            Self::LocalNetworkDenied => f.write_str(
+                "This browser was not allowed to reach devices on the local network. Allow it \
+                 in the site settings (local network access) and try again.",
+            ),
+            Self::MixedContentBlocked => f.write_str(
+                "This browser does not let a secure page talk to the device directly. Use the \
+                 setup page served by the device, or Chrome.",
+            ),
+            Self::DeviceHttpStatus { command, status } => write!(
+                f,
+                "The device answered {} with HTTP {status}. Try again.",
+                command.name()
+            ),
+            Self::Cancelled => f.write_str("Setup was cancelled."),
+            Self::TokenExpired => {
+                f.write_str("Your session has expired. Sign in again to continue the setup.")
+            }
+            Self::TokenInvalid => {
+                f.write_str("Your session is not valid. Sign in again to continue the setup.")
+            }
+            Self::CloudError { status } => write!(
+                f,
+                "The cloud service answered with an error (HTTP {status}). Try again in a moment."
+            ),
+            Self::CloudUnreachable => f.write_str(
+                "The cloud cannot be reached. Check that this device is back on the internet.",
+            ),
+            Self::ClaimTimeout => f.write_str(
+                "The device did not come online. If its light blinks green, the Wi-Fi password \
+                 may be wrong: set it up again.",
+            ),
         }
     }
 }
@@ -526,6 +624,22 @@ mod tests {
                 command: Command::ConnectAp,
                 code: -1,
             },
+            Error::Timeout {
+                command: Command::ScanAp,
+            },
+            Error::DeviceUnreachable,
+            Error::LocalNetworkDenied,
+            Error::MixedContentBlocked,
+            Error::DeviceHttpStatus {
+                command: Command::Set,
+                status: 404,
+            },
+            Error::Cancelled,
+            Error::TokenExpired,
+            Error::TokenInvalid,
+            Error::CloudError { status: 500 },
+            Error::CloudUnreachable,
+            Error::ClaimTimeout,
         ]
     }
 

@@ -2,6 +2,7 @@
 //! and input to check. Nothing here touches a network, a clock or a global random source;
 //! the browser layer, native tools and tests drive it the same way.
 
+pub mod cloud;
 pub mod command;
 pub mod configure;
 pub mod credentials;
@@ -14,6 +15,7 @@ pub mod reply;
 mod rsa_public;
 pub mod scan;
 pub mod security;
+pub mod transport;
 
 pub use command::{Command, Method, Request, CONTENT_TYPE};
 pub use credentials::{
