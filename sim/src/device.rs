@@ -212,6 +212,13 @@ impl Device {
         self.claimed = true;
     }
 
+    /// Forgets credentials and claim code: a factory-fresh device (for test isolation).
+    pub fn reset(&mut self) {
+        self.claim_code = None;
+        self.claimed = false;
+        self.stored.clear();
+    }
+
     /// Stored networks, most recent first.
     pub fn stored(&self) -> &[StoredNetwork] {
         &self.stored

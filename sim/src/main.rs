@@ -17,11 +17,11 @@ Addresses (default 127.0.0.1 with a free port; never use a real network here):
   --http ADDR          device HTTP server (a real device: 192.168.0.1:80)
   --tcp ADDR           device TCP protocol (a real device: port 5609)
   --cloud ADDR         cloud API (api.particle.io)
-  --control ADDR       GET /state, POST /faults?device=N, POST /cloud/faults
+  --control ADDR       GET /state, POST /faults?device=N, /reset?device=N, /cloud/faults
   --backend ADDR       maker-backend stand-in: POST /customer-token
   --devices N          N devices; with fixed ports, device i adds i to them
 Device:
-  --firmware 0.7|0.6   firmware profile (default 0.7)
+  --firmware 0.7|0.6   firmware profile (default 0.7); a list sets one per device
   --key FILE           device key, PKCS#1 PEM (default: a new RSA-1024 key)
   --id HEX             device id, 24 hex digits (default: random)
   --networks FILE      JSON list of networks the radio sees (default: built in)
@@ -52,6 +52,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let mut config = Config::default();
     let mut device = DeviceConfig::default();
     let mut count = 1usize;
+    let mut firmwares = Vec::new();
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -82,11 +83,15 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "--backend" => config.backend = Some(addr()?),
             "--devices" => count = number()?.max(1) as usize,
             "--firmware" => {
-                device.firmware = match value.as_str() {
-                    "0.7" => Firmware::V07,
-                    "0.6" => Firmware::V06,
-                    _ => return Err(format!("--firmware {value}: use 0.7 or 0.6")),
-                }
+                firmwares = value
+                    .split(',')
+                    .map(|f| match f {
+                        "0.7" => Ok(Firmware::V07),
+                        "0.6" => Ok(Firmware::V06),
+                        _ => Err(format!("--firmware {value}: use 0.7 or 0.6, or a list")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                device.firmware = firmwares[0];
             }
             "--key" => {
                 device.key_pem = Some(
@@ -137,6 +142,10 @@ fn run(args: Vec<String>) -> Result<(), String> {
             d.tcp = shift(d.tcp);
             if i > 0 {
                 d.id = None;
+            }
+            // One firmware for all, or one per device (the last repeats).
+            if let Some(firmware) = firmwares.get(i).or(firmwares.last()) {
+                d.firmware = *firmware;
             }
             d
         })

@@ -184,6 +184,27 @@ impl DeviceHandle {
         Ok(Self { shared, http, tcp })
     }
 
+    /// Back to a fresh device in listening mode: no credentials, no claim code, no faults,
+    /// an empty log (so tests sharing a simulator do not see each other).
+    pub fn reset(&self) {
+        let id = {
+            let mut device = self.shared.device.lock().unwrap();
+            device.reset();
+            device.id().to_owned()
+        };
+        if !self.shared.state.lock().unwrap().ap_up {
+            self.shared.ap_up();
+        }
+        let mut state = self.shared.state.lock().unwrap();
+        state.faults = Faults::default();
+        state.log.clear();
+        state.joined = None;
+        state.set_mode(Mode::Listening);
+        state.history = vec![Mode::Listening];
+        drop(state);
+        self.shared.cloud.lock().unwrap().device_disconnected(&id);
+    }
+
     /// Replaces the faults.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.state.lock().unwrap().faults = faults;

@@ -211,8 +211,8 @@ fn cors(response: Response) -> Response {
         .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 }
 
-/// The control address: `GET /state`; `POST /faults?device=N`, `POST /cloud/faults`,
-/// `POST /cloud/expire-tokens`.
+/// The control address: `GET /state`; `POST /faults?device=N`, `POST /reset?device=N`,
+/// `POST /cloud/faults`, `POST /cloud/expire-tokens`.
 fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>>) -> Response {
     let response = match (request.method.as_str(), request.path.as_str()) {
         ("OPTIONS", _) => Response::empty(204),
@@ -246,6 +246,16 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
                 }
                 (None, _) => Response::json(404, &json!({"ok": false, "error": "no such device"})),
                 (_, Err(e)) => Response::json(400, &json!({"ok": false, "error": e.to_string()})),
+            }
+        }
+        ("POST", "/reset") => {
+            let index = request.query.get("device").and_then(|d| d.parse::<usize>().ok()).unwrap_or(0);
+            match devices.get(index) {
+                Some(device) => {
+                    device.reset();
+                    Response::json(200, &json!({"ok": true}))
+                }
+                None => Response::json(404, &json!({"ok": false, "error": "no such device"})),
             }
         }
         ("POST", "/cloud/faults") => match serde_json::from_slice::<CloudFault>(&request.body) {

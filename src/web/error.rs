@@ -1,31 +1,49 @@
-//! Core errors as JS `Error`s with a stable `code`, the `field` to fix, and a readable
-//! message. The message never contains a secret: core errors carry none.
+//! Core errors as JS `Error`s with a stable `code`, the `step` of the setup it happened in,
+//! the `field` to fix where an input is to blame, and a readable message. The message never
+//! contains a secret: core errors carry none.
 
 use wasm_bindgen::prelude::*;
 
-use crate::protocol::Error;
+use crate::protocol::{Command, Error};
 
 pub(crate) type JsResult<T> = Result<T, JsValue>;
 
 /// A JS `Error` named `SoftApError` with `code` (and `field` where one is to blame).
-pub(crate) fn to_js(error: &Error) -> JsValue {
+pub(crate) fn to_js(error: &Error) -> js_sys::Error {
     let js = js_sys::Error::new(&error.to_string());
     js.set_name("SoftApError");
     let _ = js_sys::Reflect::set(&js, &"code".into(), &error.code().into());
     if let Some(field) = error.field() {
         let _ = js_sys::Reflect::set(&js, &"field".into(), &field.name().into());
     }
+    js
+}
+
+/// [`to_js`] with the setup step it happened in.
+pub(crate) fn to_js_in(error: &Error, step: &str) -> JsValue {
+    let js = to_js(error);
+    let _ = js_sys::Reflect::set(&js, &"step".into(), &step.into());
     js.into()
+}
+
+/// The setup step a device command belongs to (the `SetupFlow` progress names).
+pub(crate) fn step_of(command: Command) -> &'static str {
+    match command {
+        Command::Version | Command::DeviceId | Command::PublicKey => "device-found",
+        Command::ScanAp => "scanning",
+        Command::Set | Command::ConfigureAp => "configuring",
+        Command::ConnectAp => "connecting",
+    }
 }
 
 impl From<Error> for JsValue {
     fn from(error: Error) -> Self {
-        to_js(&error)
+        to_js(&error).into()
     }
 }
 
 /// Every error code the library can produce, for a maker's translations.
-#[wasm_bindgen(js_name = errorCodes)]
+#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
 pub fn error_codes() -> Vec<String> {
     Error::CODES.iter().map(|c| (*c).to_owned()).collect()
 }

@@ -1,8 +1,13 @@
-//! The browser layer: wasm-bindgen exports over [`crate::protocol`]. It converts values
-//! and errors and supplies the system's randomness; protocol logic stays in the core.
+//! The browser layer: wasm-bindgen exports over [`crate::protocol`]. It sends what the
+//! core builds, feeds back what arrives, converts values and errors, and supplies the
+//! system's randomness and clock; protocol logic stays in the core.
 
+pub mod cloud;
 pub mod error;
+mod fetch;
 pub mod key;
 pub mod security;
+pub mod softap;
+mod types;
 
 pub(crate) use error::JsResult;

@@ -1,0 +1,116 @@
+//! TypeScript declarations for the option bags, results and errors: `pkg/` describes the
+//! whole API precisely, with no `any`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Every `code` a SoftApError can carry. */
+export type ErrorCode = "ssid-length" | "unsupported-character" | "passphrase-length" | "wep-key-format" | "password-required" | "password-not-allowed" | "claim-code-length" | "unknown-security" | "unsupported-security" | "unknown-eap-method" | "missing-field" | "field-too-long" | "not-pem" | "security-mismatch" | "invalid-public-key" | "fingerprint-mismatch" | "invalid-fingerprint" | "random-unavailable" | "encryption-failed" | "invalid-response" | "request-ignored" | "network-not-found" | "device-rejected-ssid" | "device-rejected-password" | "decryption-failed" | "enterprise-rejected" | "storage-failed" | "claim-code-rejected" | "public-key-unavailable" | "device-error" | "timeout" | "device-unreachable" | "local-network-denied" | "mixed-content-blocked" | "device-http-status" | "cancelled" | "token-expired" | "token-invalid" | "cloud-error" | "cloud-unreachable" | "claim-timeout";
+
+/** The setup step an error happened in. */
+export type SetupStep = "preparing" | "waiting-for-device" | "device-found" | "scanning" | "configuring" | "connecting" | "waiting-for-cloud" | "claimed" | "failed";
+
+/** What every promise of this library rejects with. */
+export interface SoftApError extends Error {
+  name: "SoftApError";
+  code: ErrorCode;
+  /** The step of the setup it happened in. */
+  step?: SetupStep;
+  /** The input to fix, when an input is to blame. */
+  field?: "ssid" | "password" | "claimCode" | "eap" | "innerIdentity" | "outerIdentity" | "clientCertificate" | "privateKey" | "caCertificate";
+}
+
+export interface SoftAPOptions {
+  /** The device; default "http://192.168.0.1". */
+  baseUrl?: string;
+  /** Timeout of quick commands in ms (default 8000); scans and configure get at least 30 s and 65 s. */
+  timeoutMs?: number;
+  /** Retries of idempotent commands on timeouts and dropped connections (default 2). */
+  retries?: number;
+  /** Force ("local") or forbid ("none") Chrome's local address-space declaration; by default
+   *  it is made for private IPs and .local names, never for loopback. */
+  targetAddressSpace?: "local" | "none";
+  /** SHA-256 of the device key (hex): a device with another key is refused before any secret is sent. */
+  expectedFingerprint?: string;
+}
+
+export interface DeviceInfo {
+  /** 24 hex digits, lower case. */
+  id: string;
+  claimed: boolean;
+}
+
+export interface PublicKeyInfo {
+  /** SHA-256 of the SubjectPublicKeyInfo DER, 64 lower-case hex digits. */
+  fingerprint: string;
+  bits: number;
+}
+
+export interface ScanResult {
+  ssid: string;
+  /** dBm. */
+  rssi: number;
+  /** Name of the security type, e.g. "wpa2_mixed", or hex for combinations without a name. */
+  security: string;
+  /** The raw WICED security value. */
+  sec: number;
+  channel: number;
+  /** kbit/s. */
+  maxDataRate: number;
+}
+
+export type SecurityName = "open" | "none" | "wep" | "wep_psk" | "wep_shared" | "wpa" | "wpa_tkip" | "wpa_aes" | "wpa_mixed" | "wpa2" | "wpa2_aes" | "wpa2_tkip" | "wpa2_mixed" | "wpa_enterprise" | "wpa_enterprise_tkip" | "wpa_enterprise_aes" | "wpa_enterprise_mixed" | "wpa2_enterprise" | "wpa2_enterprise_tkip" | "wpa2_enterprise_aes" | "wpa2_enterprise_mixed" | "wps_open" | "wps_secure";
+
+export interface NetworkConfig {
+  ssid: string;
+  /** A name or the scan's `sec` number; absent means open. */
+  security?: SecurityName | number;
+  /** Wi-Fi password, WEP key, or PEAP password. */
+  password?: string;
+  channel?: number;
+  /** Enterprise networks: "peap" or "tls" (or 25 / 13). */
+  eap?: "peap" | "tls" | "eap-tls" | 25 | 13;
+  /** PEAP user name. */
+  innerIdentity?: string;
+  outerIdentity?: string;
+  /** EAP-TLS client certificate, PEM. */
+  clientCertificate?: string;
+  /** EAP-TLS private key, PEM: sent AES-encrypted with a key only the device can decrypt. */
+  privateKey?: string;
+  caCertificate?: string;
+}
+
+export interface ConnectResult {
+  /** false: the reply was lost; the device is most likely joining the network already. */
+  acknowledged: boolean;
+}
+
+export interface CloudOptions {
+  /** Default "https://api.particle.io". */
+  apiUrl?: string;
+  /** A customer-scoped token from the maker's server. */
+  accessToken: string;
+  /** The product (id or slug); without it, the developer claim endpoint is used. */
+  productId?: number | string;
+}
+
+export interface ClaimCode {
+  claimCode: string;
+  /** Devices this customer already owns. */
+  deviceIds: string[];
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 10 minutes). */
+  timeoutMs?: number;
+  /** Pause between checks (default 3000). */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ClaimedDevice {
+  id: string;
+  online: true;
+}
+"#;
