@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
-# wasm-bindgen tests in headless Chromium (flags in webdriver.json).
+# wasm-bindgen tests in headless Chromium (flags in webdriver.json), against softap-sim on
+# fixed loopback ports (tests/client.rs names them): devices 0 and 1 with firmware 0.7,
+# device 2 with 0.6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .tools/env
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
-$CARGO test --target wasm32-unknown-unknown $WASM_BUILD_STD --test web "$@"
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
+
+$CARGO build --quiet -p softap-sim
+target/debug/softap-sim --devices 3 --firmware 0.7,0.7,0.6 --key tests/fixtures/device-1024.pem \
+  --http 127.0.0.1:18200 --tcp 127.0.0.1:18210 --cloud 127.0.0.1:18220 \
+  --control 127.0.0.1:18221 --backend 127.0.0.1:18222 \
+  --scan-entry-ms 1 --scan-ms 1 --teardown-ms 50 --join-ms 100 --relisten-ms 300 \
+  > target/softap-sim-browser-tests.log 2>&1 &
+sim=$!
+trap 'kill $sim 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  grep -q '"devices"' target/softap-sim-browser-tests.log 2>/dev/null && break
+  kill -0 $sim 2>/dev/null || { cat target/softap-sim-browser-tests.log >&2; exit 1; }
+  sleep 0.1
+done
+
+$CARGO test --target wasm32-unknown-unknown $WASM_BUILD_STD --test web --test client "$@"

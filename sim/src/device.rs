@@ -386,7 +386,11 @@ impl Device {
         let password = match get("pwd") {
             Some(pwd) if self.firmware == Firmware::V06 || pwd.len() >= 2 => {
                 match self.rsa_decrypt_hex(pwd) {
-                    Ok(plain) => Some(plain),
+                    // A password is a C string: used up to its first NUL (spec §7.2).
+                    Ok(mut plain) => {
+                        plain.truncate(plain.iter().position(|&b| b == 0).unwrap_or(plain.len()));
+                        Some(plain)
+                    }
                     Err(code) => return Some(code),
                 }
             }
@@ -512,7 +516,10 @@ impl Device {
             .chunks(2)
             .map(|p| hex_nibble(p[0]) << 4 | hex_nibble(p[1]))
             .collect();
-        let c = BoxedUint::from_be_slice_vartime(&bytes);
+        // At the modulus' precision: a ciphertext with leading zero bytes (1 in 256) must
+        // not become a narrower integer.
+        let c = BoxedUint::from_be_slice(&bytes, self.key.n().bits_precision())
+            .map_err(|_| BAD_INPUT_ERROR)?;
         if c >= *self.key.n().as_ref() {
             return Err(BAD_INPUT_ERROR);
         }
@@ -527,10 +534,7 @@ impl Device {
         if separator < 10 {
             return Err(DECRYPT_ERROR);
         }
-        let plain = &em[separator + 1..];
-        // Used up to its first NUL (spec §7.2).
-        let end = plain.iter().position(|&b| b == 0).unwrap_or(plain.len());
-        Ok(plain[..end].to_vec())
+        Ok(em[separator + 1..].to_vec())
     }
 }
 

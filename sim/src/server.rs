@@ -196,6 +196,10 @@ impl DeviceHandle {
             self.shared.ap_up();
         }
         let mut state = self.shared.state.lock().unwrap();
+        // Close kept-alive connections too: a test starts from fresh ones.
+        for (_, stream) in state.streams.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
         state.faults = Faults::default();
         state.log.clear();
         state.joined = None;

@@ -249,7 +249,11 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
             }
         }
         ("POST", "/reset") => {
-            let index = request.query.get("device").and_then(|d| d.parse::<usize>().ok()).unwrap_or(0);
+            let index = request
+                .query
+                .get("device")
+                .and_then(|d| d.parse::<usize>().ok())
+                .unwrap_or(0);
             match devices.get(index) {
                 Some(device) => {
                     device.reset();

@@ -732,3 +732,61 @@ fn a_reboot_takes_the_device_away_and_back_with_its_storage() {
     assert!(back);
     assert_eq!(state(&sim)["claimCode"], "kept-across-reboot");
 }
+
+#[test]
+fn a_ciphertext_with_a_leading_zero_byte_decrypts() {
+    // One ciphertext in 256 starts with a zero byte; the device decrypts it all the same.
+    let sim = start(Firmware::V07, Faults::default());
+    let key = key(&sim);
+    let pwd = (0u64..)
+        .map(|seed| {
+            key.encrypt_hex(&mut ChaCha20Rng::seed_from_u64(seed), b"correct horse")
+                .unwrap()
+        })
+        .find(|hex| hex.starts_with("00"))
+        .unwrap();
+    let body = format!(r#"{{"idx":0,"ssid":"Home WiFi","pwd":"{pwd}","sec":4194310}}"#);
+    assert_eq!(
+        send(
+            &sim,
+            &Request::raw(Command::ConfigureAp, Some(body.into_bytes()))
+        ),
+        Ok(Reply::Ok)
+    );
+    assert_eq!(state(&sim)["networks"][0]["password"], "correct horse");
+}
+
+#[test]
+fn an_enterprise_key_whose_aes_key_has_zero_bytes_decrypts() {
+    // `ek` is 32 binary bytes: a zero among them is no terminator.
+    let sim = start(Firmware::V07, Faults::default());
+    let key = key(&sim);
+    let seed = (0u64..)
+        .find(|&seed| {
+            let mut first = [0u8; 32];
+            rand_core::Rng::fill_bytes(&mut ChaCha20Rng::seed_from_u64(seed), &mut first);
+            first.contains(&0)
+        })
+        .unwrap();
+    let network = NetworkOptions {
+        ssid: "Lab TLS".into(),
+        security: Some(NameOrNumber::Name("wpa2_enterprise".into())),
+        eap: Some(NameOrNumber::Name("tls".into())),
+        client_certificate: Some(include_str!("../../tests/fixtures/client-cert.pem").into()),
+        private_key: Some(include_str!("../../tests/fixtures/client-key.pem").into()),
+        ..NetworkOptions::default()
+    }
+    .validate()
+    .unwrap();
+    let request =
+        Request::configure_ap(&network, &key, &mut ChaCha20Rng::seed_from_u64(seed)).unwrap();
+    assert_eq!(send(&sim, &request), Ok(Reply::Ok));
+    let pem = format!(
+        "{}\r\n",
+        include_str!("../../tests/fixtures/client-key.pem").trim()
+    );
+    assert!(state(&sim)["networks"][0]["private_key"]
+        .as_str()
+        .unwrap()
+        .starts_with(&pem));
+}

@@ -79,7 +79,9 @@ struct ClaimedDevice {
 impl Cloud {
     /// `new Cloud({ apiUrl = "https://api.particle.io", accessToken, productId })`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "CloudOptions")] options: JsValue) -> Result<Cloud, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "CloudOptions")] options: JsValue,
+    ) -> Result<Cloud, JsValue> {
         let options: Options = serde_wasm_bindgen::from_value(options)
             .map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?;
         if cloud::claim_code_request("x", &options.access_token, None).is_err() {
@@ -87,7 +89,9 @@ impl Cloud {
         }
         Ok(Cloud {
             inner: Rc::new(Inner {
-                api_url: options.api_url.unwrap_or_else(|| "https://api.particle.io".into()),
+                api_url: options
+                    .api_url
+                    .unwrap_or_else(|| "https://api.particle.io".into()),
                 token: options.access_token,
                 product: options.product_id.map(ProductId::into_string),
             }),
@@ -99,8 +103,14 @@ impl Cloud {
     pub fn create_claim_code(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let reply = inner.create_claim_code().await.map_err(|e| to_js_in(&e, "preparing"))?;
-            Ok(to_js_value(&ClaimCodeResult { claim_code: reply.claim_code, device_ids: reply.device_ids }))
+            let reply = inner
+                .create_claim_code()
+                .await
+                .map_err(|e| to_js_in(&e, "preparing"))?;
+            Ok(to_js_value(&ClaimCodeResult {
+                claim_code: reply.claim_code,
+                device_ids: reply.device_ids,
+            }))
         })
     }
 
@@ -126,14 +136,23 @@ impl Cloud {
                     signal.as_ref(),
                 )
                 .await
-                .map(|()| to_js_value(&ClaimedDevice { id: device_id.to_ascii_lowercase(), online: true }))
+                .map(|()| {
+                    to_js_value(&ClaimedDevice {
+                        id: device_id.to_ascii_lowercase(),
+                        online: true,
+                    })
+                })
                 .map_err(|e| to_js_in(&e, "waiting-for-cloud"))
         })
     }
 }
 
 impl Inner {
-    async fn call(&self, request: &CloudRequest, cancel: Option<&AbortSignal>) -> Result<(u16, Vec<u8>), Error> {
+    async fn call(
+        &self,
+        request: &CloudRequest,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<(u16, Vec<u8>), Error> {
         let outgoing = Outgoing {
             method: request.method,
             url: &request.url,
@@ -154,7 +173,8 @@ impl Inner {
     }
 
     pub(crate) async fn create_claim_code(&self) -> Result<ClaimCodeReply, Error> {
-        let request = cloud::claim_code_request(&self.api_url, &self.token, self.product.as_deref())?;
+        let request =
+            cloud::claim_code_request(&self.api_url, &self.token, self.product.as_deref())?;
         let (status, body) = self.call(&request, None).await?;
         cloud::read_claim_code(status, &body)
     }

@@ -86,7 +86,8 @@ impl Drop for Guard {
             clear_timeout(&timer);
         }
         if let Some((signal, callback)) = &self._on_cancel {
-            let _ = signal.remove_event_listener_with_callback("abort", callback.as_ref().unchecked_ref());
+            let _ = signal
+                .remove_event_listener_with_callback("abort", callback.as_ref().unchecked_ref());
         }
         self.controller.abort();
     }
@@ -161,18 +162,32 @@ pub(crate) async fn send(request: Outgoing<'_>) -> Result<Incoming, FetchError> 
         Ok(response) => response.unchecked_into::<Response>(),
         Err(_) => return Err(guard.failure()),
     };
-    let reader = response
-        .body()
-        .and_then(|stream| stream.get_reader().dyn_into::<ReadableStreamDefaultReader>().ok());
-    Ok(Incoming { status: response.status(), reader, guard })
+    let reader = response.body().and_then(|stream| {
+        stream
+            .get_reader()
+            .dyn_into::<ReadableStreamDefaultReader>()
+            .ok()
+    });
+    Ok(Incoming {
+        status: response.status(),
+        reader,
+        guard,
+    })
 }
 
 impl Incoming {
     /// The next piece of the body, `None` at its end.
     pub(crate) async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, FetchError> {
-        let Some(reader) = &self.reader else { return Ok(None) };
-        let result = JsFuture::from(reader.read()).await.map_err(|_| self.guard.failure())?;
-        let done = Reflect::get(&result, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+        let Some(reader) = &self.reader else {
+            return Ok(None);
+        };
+        let result = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| self.guard.failure())?;
+        let done = Reflect::get(&result, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
         if done {
             return Ok(None);
         }
@@ -224,7 +239,9 @@ pub(crate) fn lock(lock: Rc<DeviceLock>) -> impl Future<Output = DeviceLockGuard
             } else {
                 state.0 = true;
                 drop(state);
-                Poll::Ready(DeviceLockGuard { lock: self.0.clone() })
+                Poll::Ready(DeviceLockGuard {
+                    lock: self.0.clone(),
+                })
             }
         }
     }

@@ -12,8 +12,8 @@ use web_sys::AbortSignal;
 
 use crate::protocol::transport::{self, Failure, FailureContext, Permission};
 use crate::protocol::{
-    networks, read_reply, ClaimCode, Command, DeviceInfo, DeviceKey, Error, NetworkOptions, Progress, Reply,
-    Request, CONTENT_TYPE,
+    networks, read_reply, ClaimCode, Command, DeviceInfo, DeviceKey, Error, NetworkOptions,
+    Progress, Reply, Request, CONTENT_TYPE,
 };
 use crate::web::error::{step_of, to_js_in};
 use crate::web::fetch::{self, DeviceLock, FetchError, Outgoing};
@@ -79,7 +79,9 @@ struct ConnectResult {
 }
 
 pub(crate) fn to_js_value<T: Serialize>(value: &T) -> JsValue {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
 }
 
 #[wasm_bindgen(js_class = SoftAP)]
@@ -93,13 +95,21 @@ impl SoftAp {
         let options: Options = if options.is_undefined() || options.is_null() {
             Options::default()
         } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?
         };
-        let base_url = options.base_url.unwrap_or_else(|| "http://192.168.0.1".into());
+        let base_url = options
+            .base_url
+            .unwrap_or_else(|| "http://192.168.0.1".into());
         let base_url = base_url.trim_end_matches('/').to_owned();
-        let asked = options.target_address_space.as_deref().map(|s| s == "local");
+        let asked = options
+            .target_address_space
+            .as_deref()
+            .map(|s| s == "local");
         if let Some(expected) = &options.expected_fingerprint {
-            if crate::protocol::hex::decode(&expected.replace([':', ' '], "")).is_none_or(|b| b.len() != 32) {
+            if crate::protocol::hex::decode(&expected.replace([':', ' '], ""))
+                .is_none_or(|b| b.len() != 32)
+            {
                 return Err(to_js_in(&Error::InvalidFingerprint, "preparing"));
             }
         }
@@ -147,7 +157,11 @@ impl SoftAp {
     pub fn device_info(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            inner.device_info(None).await.map(|info| to_js_value(&info)).map_err(|e| to_js_in(&e, step_of(Command::DeviceId)))
+            inner
+                .device_info(None)
+                .await
+                .map(|info| to_js_value(&info))
+                .map_err(|e| to_js_in(&e, step_of(Command::DeviceId)))
         })
     }
 
@@ -157,8 +171,14 @@ impl SoftAp {
     pub fn public_key(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let key = inner.public_key(None).await.map_err(|e| to_js_in(&e, step_of(Command::PublicKey)))?;
-            Ok(to_js_value(&PublicKeyInfo { fingerprint: key.fingerprint_hex(), bits: key.bits() }))
+            let key = inner
+                .public_key(None)
+                .await
+                .map_err(|e| to_js_in(&e, step_of(Command::PublicKey)))?;
+            Ok(to_js_value(&PublicKeyInfo {
+                fingerprint: key.fingerprint_hex(),
+                bits: key.bits(),
+            }))
         })
     }
 
@@ -167,7 +187,11 @@ impl SoftAp {
     pub fn scan(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            inner.scan(None).await.map(|list| to_js_value(&list)).map_err(|e| to_js_in(&e, step_of(Command::ScanAp)))
+            inner
+                .scan(None)
+                .await
+                .map(|list| to_js_value(&list))
+                .map_err(|e| to_js_in(&e, step_of(Command::ScanAp)))
         })
     }
 
@@ -181,7 +205,9 @@ impl SoftAp {
                 Ok(code) => inner.set_claim_code(&code, None).await,
                 Err(e) => Err(e),
             };
-            result.map(|()| JsValue::UNDEFINED).map_err(|e| to_js_in(&e, step_of(Command::Set)))
+            result
+                .map(|()| JsValue::UNDEFINED)
+                .map_err(|e| to_js_in(&e, step_of(Command::Set)))
         })
     }
 
@@ -194,7 +220,8 @@ impl SoftAp {
         let inner = self.inner.clone();
         let options = serde_wasm_bindgen::from_value::<NetworkOptions>(network);
         future_to_promise(async move {
-            let options = options.map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?;
+            let options =
+                options.map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?;
             inner
                 .configure(&options, None)
                 .await
@@ -219,25 +246,45 @@ impl SoftAp {
 }
 
 fn unexpected(command: Command) -> JsValue {
-    to_js_in(&Error::InvalidResponse { command, reason: "unexpected reply" }, step_of(command))
+    to_js_in(
+        &Error::InvalidResponse {
+            command,
+            reason: "unexpected reply",
+        },
+        step_of(command),
+    )
 }
 
 impl Inner {
-    pub(crate) async fn device_info(&self, cancel: Option<&AbortSignal>) -> Result<DeviceInfo, Error> {
+    pub(crate) async fn device_info(
+        &self,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<DeviceInfo, Error> {
         match self.command(&Request::device_id(), cancel).await? {
             Reply::DeviceId(info) => Ok(info),
-            _ => Err(Error::InvalidResponse { command: Command::DeviceId, reason: "unexpected reply" }),
+            _ => Err(Error::InvalidResponse {
+                command: Command::DeviceId,
+                reason: "unexpected reply",
+            }),
         }
     }
 
     /// The device key, fetched once; checked against the expected fingerprint.
-    pub(crate) async fn public_key(&self, cancel: Option<&AbortSignal>) -> Result<DeviceKey, Error> {
+    pub(crate) async fn public_key(
+        &self,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<DeviceKey, Error> {
         if let Some(key) = self.key.borrow().clone() {
             return Ok(key);
         }
         let key = match self.command(&Request::public_key(), cancel).await? {
             Reply::PublicKey(key) => key,
-            _ => return Err(Error::InvalidResponse { command: Command::PublicKey, reason: "unexpected reply" }),
+            _ => {
+                return Err(Error::InvalidResponse {
+                    command: Command::PublicKey,
+                    reason: "unexpected reply",
+                })
+            }
         };
         if let Some(expected) = &self.expected_fingerprint {
             key.verify_fingerprint(expected)?;
@@ -249,7 +296,12 @@ impl Inner {
     pub(crate) async fn scan(&self, cancel: Option<&AbortSignal>) -> Result<Vec<Network>, Error> {
         let entries = match self.command(&Request::scan_ap(), cancel).await? {
             Reply::ScanAp(entries) => entries,
-            _ => return Err(Error::InvalidResponse { command: Command::ScanAp, reason: "unexpected reply" }),
+            _ => {
+                return Err(Error::InvalidResponse {
+                    command: Command::ScanAp,
+                    reason: "unexpected reply",
+                })
+            }
         };
         Ok(networks(entries)
             .into_iter()
@@ -264,11 +316,21 @@ impl Inner {
             .collect())
     }
 
-    pub(crate) async fn set_claim_code(&self, code: &ClaimCode, cancel: Option<&AbortSignal>) -> Result<(), Error> {
-        self.command(&Request::set_claim_code(code), cancel).await.map(drop)
+    pub(crate) async fn set_claim_code(
+        &self,
+        code: &ClaimCode,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<(), Error> {
+        self.command(&Request::set_claim_code(code), cancel)
+            .await
+            .map(drop)
     }
 
-    pub(crate) async fn configure(&self, options: &NetworkOptions, cancel: Option<&AbortSignal>) -> Result<(), Error> {
+    pub(crate) async fn configure(
+        &self,
+        options: &NetworkOptions,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<(), Error> {
         let network = options.validate()?;
         let key = self.public_key(cancel).await?;
         let request = Request::configure_ap(&network, &key, &mut getrandom::SysRng)?;
@@ -285,7 +347,11 @@ impl Inner {
     }
 
     /// Sends a command under the device lock, retrying as the policy allows.
-    pub(crate) async fn command(&self, request: &Request, cancel: Option<&AbortSignal>) -> Result<Reply, Error> {
+    pub(crate) async fn command(
+        &self,
+        request: &Request,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<Reply, Error> {
         let _one_at_a_time = fetch::lock(self.lock.clone()).await;
         let command = request.command();
         let mut attempt = 0;
@@ -304,7 +370,11 @@ impl Inner {
         }
     }
 
-    async fn attempt(&self, request: &Request, cancel: Option<&AbortSignal>) -> Result<Reply, Attempt> {
+    async fn attempt(
+        &self,
+        request: &Request,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<Reply, Attempt> {
         let command = request.command();
         self.requests.set(self.requests.get() + 1);
         let url = format!("{}{}", self.base_url, request.path());
@@ -323,7 +393,10 @@ impl Inner {
         };
         if incoming.status != 200 {
             let status = incoming.status;
-            return Err(Attempt::Retryable(Failure::Status(status), Error::DeviceHttpStatus { command, status }));
+            return Err(Attempt::Retryable(
+                Failure::Status(status),
+                Error::DeviceHttpStatus { command, status },
+            ));
         }
         let mut body = Vec::new();
         loop {
@@ -340,7 +413,10 @@ impl Inner {
                 Ok(None) => {
                     return match read_reply(command, &body, true) {
                         Ok(Progress::Complete(reply)) => Ok(reply),
-                        Ok(Progress::Partial) => Err(Attempt::Retryable(Failure::Network, Error::DeviceUnreachable)),
+                        Ok(Progress::Partial) => Err(Attempt::Retryable(
+                            Failure::Network,
+                            Error::DeviceUnreachable,
+                        )),
                         Err(e) => Err(Attempt::Final(e)),
                     };
                 }
@@ -352,7 +428,9 @@ impl Inner {
     async fn failed(&self, command: Command, error: FetchError) -> Attempt {
         match error {
             FetchError::Cancelled => Attempt::Final(Error::Cancelled),
-            FetchError::TimedOut => Attempt::Retryable(Failure::TimedOut, Error::Timeout { command }),
+            FetchError::TimedOut => {
+                Attempt::Retryable(Failure::TimedOut, Error::Timeout { command })
+            }
             FetchError::Network => {
                 let context = FailureContext {
                     page_is_https: page_protocol().as_deref() == Some("https:"),
@@ -363,7 +441,9 @@ impl Inner {
                 };
                 match transport::classify_network_failure(context) {
                     // Blocked by the browser: trying again cannot help.
-                    e @ (Error::LocalNetworkDenied | Error::MixedContentBlocked) => Attempt::Final(e),
+                    e @ (Error::LocalNetworkDenied | Error::MixedContentBlocked) => {
+                        Attempt::Final(e)
+                    }
                     e => Attempt::Retryable(Failure::Network, e),
                 }
             }
@@ -372,14 +452,15 @@ impl Inner {
 }
 
 fn is_loopback(url: &str) -> bool {
-    transport::url_host(url).is_some_and(|h| {
-        h == "localhost" || h.starts_with("127.") || h == "::1"
-    })
+    transport::url_host(url)
+        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "::1")
 }
 
 fn page_protocol() -> Option<String> {
     let location = js_sys::Reflect::get(&js_sys::global(), &"location".into()).ok()?;
-    js_sys::Reflect::get(&location, &"protocol".into()).ok()?.as_string()
+    js_sys::Reflect::get(&location, &"protocol".into())
+        .ok()?
+        .as_string()
 }
 
 /// `navigator.permissions.query({ name: "local-network-access" })`, `None` where the
@@ -387,12 +468,23 @@ fn page_protocol() -> Option<String> {
 pub(crate) async fn local_network_permission() -> Option<Permission> {
     let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
     let permissions = js_sys::Reflect::get(&navigator, &"permissions".into()).ok()?;
-    let query: js_sys::Function = js_sys::Reflect::get(&permissions, &"query".into()).ok()?.dyn_into().ok()?;
+    let query: js_sys::Function = js_sys::Reflect::get(&permissions, &"query".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let descriptor = js_sys::Object::new();
     js_sys::Reflect::set(&descriptor, &"name".into(), &"local-network-access".into()).ok()?;
-    let promise: js_sys::Promise = query.call1(&permissions, &descriptor).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = query
+        .call1(&permissions, &descriptor)
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let status = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    match js_sys::Reflect::get(&status, &"state".into()).ok()?.as_string()?.as_str() {
+    match js_sys::Reflect::get(&status, &"state".into())
+        .ok()?
+        .as_string()?
+        .as_str()
+    {
         "granted" => Some(Permission::Granted),
         "denied" => Some(Permission::Denied),
         "prompt" => Some(Permission::Prompt),

@@ -1,0 +1,496 @@
+//! The JS API (`SoftAP`, `Cloud`) in headless Chromium against softap-sim, which
+//! scripts/test-browser.sh starts on fixed loopback ports: device 0 and 1 run firmware 0.7,
+//! device 2 firmware 0.6. The simulator's /state proves what the device decrypted.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Promise, Reflect};
+use serde_json::{json, Value};
+use softap_web::web::cloud::Cloud;
+use softap_web::web::softap::SoftAp;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const CONTROL: &str = "http://127.0.0.1:18221";
+const CLOUD: &str = "http://127.0.0.1:18220";
+const BACKEND: &str = "http://127.0.0.1:18222";
+const DEVICES: [&str; 3] = [
+    "http://127.0.0.1:18200",
+    "http://127.0.0.1:18201",
+    "http://127.0.0.1:18202",
+];
+const PRODUCT: u32 = 4242;
+const OTHER_KEY_FINGERPRINT: &str =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_with(url: &str, init: &JsValue) -> Promise;
+}
+
+fn js(value: &Value) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
+}
+
+use serde::Serialize as _;
+
+fn rust(value: JsValue) -> Value {
+    serde_wasm_bindgen::from_value(value).unwrap()
+}
+
+async fn http(method: &str, url: &str, body: Option<&str>) -> Value {
+    let init = Object::new();
+    Reflect::set(&init, &"method".into(), &method.into()).unwrap();
+    if let Some(body) = body {
+        Reflect::set(&init, &"body".into(), &body.into()).unwrap();
+    }
+    let response = JsFuture::from(fetch_with(url, &init)).await.unwrap();
+    let response: web_sys::Response = response.unchecked_into();
+    let text = JsFuture::from(response.text().unwrap())
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn state(device: usize) -> Value {
+    http("GET", &format!("{CONTROL}/state"), None).await["devices"][device].clone()
+}
+
+async fn reset(device: usize) {
+    http("POST", &format!("{CONTROL}/reset?device={device}"), None).await;
+}
+
+async fn faults(device: usize, faults: Value) {
+    http(
+        "POST",
+        &format!("{CONTROL}/faults?device={device}"),
+        Some(&faults.to_string()),
+    )
+    .await;
+}
+
+async fn await_js(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+fn code(error: &JsValue) -> String {
+    Reflect::get(error, &"code".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default()
+}
+
+fn step(error: &JsValue) -> String {
+    Reflect::get(error, &"step".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default()
+}
+
+fn device(index: usize, extra: Value) -> SoftAp {
+    let mut options = json!({ "baseUrl": DEVICES[index] });
+    options
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    SoftAp::new(js(&options)).unwrap()
+}
+
+async fn cloud_for(customer: &str) -> Cloud {
+    let token = http(
+        "POST",
+        &format!("{BACKEND}/customer-token"),
+        Some(&json!({"customer": customer}).to_string()),
+    )
+    .await;
+    let options =
+        json!({ "apiUrl": CLOUD, "accessToken": token["access_token"], "productId": PRODUCT });
+    Cloud::new(js(&options)).unwrap()
+}
+
+/// The whole setup of one device for one network; returns the device id.
+async fn set_up(index: usize, cloud: &Cloud, claim_code: &str, network: Value) -> String {
+    let soft_ap = device(index, json!({}));
+    let info = rust(await_js(soft_ap.device_info()).await.unwrap());
+    assert_eq!(info["claimed"], false);
+    let key = rust(await_js(soft_ap.public_key()).await.unwrap());
+    assert_eq!(key["bits"], 1024);
+    await_js(soft_ap.set_claim_code(claim_code)).await.unwrap();
+    await_js(soft_ap.configure(js(&network))).await.unwrap();
+    let connected = rust(await_js(soft_ap.connect()).await.unwrap());
+    assert_eq!(connected["acknowledged"], true);
+    let id = info["id"].as_str().unwrap().to_owned();
+    let claimed = rust(
+        await_js(cloud.wait_for_device(id.clone(), js(&json!({"intervalMs": 50}))))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(claimed["id"], id);
+    id
+}
+
+async fn claim_code(cloud: &Cloud) -> String {
+    rust(await_js(cloud.create_claim_code()).await.unwrap())["claimCode"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[wasm_bindgen_test]
+async fn wpa2_setup_end_to_end_with_claim_verification() {
+    reset(0).await;
+    let cloud = cloud_for("wpa2@example.com").await;
+    let claim = rust(await_js(cloud.create_claim_code()).await.unwrap());
+    assert_eq!(claim["claimCode"].as_str().unwrap().len(), 63);
+    let soft_ap = device(0, json!({}));
+    let scan = rust(await_js(soft_ap.scan()).await.unwrap());
+    let names: Vec<&str> = scan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["ssid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "Home WiFi").count(),
+        1,
+        "de-duplicated: {names:?}"
+    );
+    assert_eq!(names[0], "Home WiFi", "strongest first");
+    assert!(names.contains(&"Bob\"s \\Net"), "raw SSIDs survive");
+    assert_eq!(scan[0]["security"], "wpa2_mixed");
+    assert_eq!(scan[0]["sec"], 4194310);
+
+    let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
+    let id = set_up(0, &cloud, claim["claimCode"].as_str().unwrap(), network).await;
+    let s = state(0).await;
+    assert_eq!(s["networks"][0]["password"], "correct horse");
+    assert_eq!(s["claimedBy"], "wpa2@example.com");
+    assert_eq!(s["id"], id);
+    // Every device request was CORS-simple: a GET, or a form-encoded POST.
+    for entry in s["log"].as_array().unwrap() {
+        let simple = entry["method"] == "GET"
+            || (entry["method"] == "POST"
+                && entry["content_type"] == "application/x-www-form-urlencoded");
+        assert!(simple, "{entry}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn open_peap_and_eap_tls_networks_arrive_decrypted() {
+    reset(0).await;
+    let soft_ap = device(0, json!({}));
+    await_js(soft_ap.configure(js(&json!({"ssid": "Guest"}))))
+        .await
+        .unwrap();
+    await_js(soft_ap.configure(js(&json!({
+        "ssid": "Corp", "security": "wpa2_enterprise", "eap": "peap",
+        "innerIdentity": "alice", "outerIdentity": "anonymous", "password": "enterprise secret",
+        "caCertificate": include_str!("fixtures/ca-cert.pem"),
+    }))))
+    .await
+    .unwrap();
+    let s = state(0).await;
+    let find = |ssid: &str| {
+        s["networks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["ssid"] == ssid)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(find("Guest")["security"], 0);
+    assert_eq!(
+        find("Guest")["password"],
+        Value::Null,
+        "no pwd for open networks"
+    );
+    let corp = find("Corp");
+    assert_eq!(
+        (corp["eap"].clone(), corp["inner_identity"].clone()),
+        (json!(25), json!("alice"))
+    );
+    assert_eq!(corp["password"], "enterprise secret");
+
+    await_js(soft_ap.configure(js(&json!({
+        "ssid": "Lab TLS", "security": 37748740, "eap": "tls",
+        "clientCertificate": include_str!("fixtures/client-cert.pem"),
+        "privateKey": include_str!("fixtures/client-key.pem"),
+    }))))
+    .await
+    .unwrap();
+    let s = state(0).await;
+    let tls = s["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["ssid"] == "Lab TLS")
+        .unwrap()
+        .clone();
+    let pem = format!("{}\r\n", include_str!("fixtures/client-key.pem").trim());
+    assert!(
+        tls["private_key"].as_str().unwrap().starts_with(&pem),
+        "AES-128-CBC hybrid decrypted"
+    );
+    assert_eq!(
+        soft_ap.request_count(),
+        4,
+        "public-key fetched once, then three configure-ap"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn non_ascii_ssid_and_password() {
+    reset(0).await;
+    let soft_ap = device(0, json!({}));
+    let network = json!({"ssid": "Café Übersee", "security": "wpa2_aes", "password": "grüße-123"});
+    await_js(soft_ap.configure(js(&network))).await.unwrap();
+    let stored = &state(0).await["networks"][0];
+    assert_eq!(
+        (stored["ssid"].as_str(), stored["password"].as_str()),
+        (Some("Café Übersee"), Some("grüße-123"))
+    );
+}
+
+#[wasm_bindgen_test]
+async fn firmware_0_6_unterminated_replies_and_its_single_socket() {
+    reset(2).await;
+    let soft_ap = device(2, json!({"timeoutMs": 3000}));
+    // Each reply never ends; the client stops at the first whole JSON value and lets go of
+    // the connection, or the next request would find the only socket taken (503).
+    for _ in 0..3 {
+        let info = rust(await_js(soft_ap.device_info()).await.unwrap());
+        assert_eq!(info["id"].as_str().unwrap().len(), 24);
+    }
+    let scan = rust(await_js(soft_ap.scan()).await.unwrap());
+    assert!(scan.as_array().unwrap().len() > 3);
+    await_js(soft_ap.configure(js(
+        &json!({"ssid": "Home WiFi", "security": "wpa2_aes", "password": "correct horse"}),
+    )))
+    .await
+    .unwrap();
+    let s = state(2).await;
+    assert_eq!(s["firmware"], "0.6");
+    assert_eq!(
+        s["networks"][0]["security"], 4194308,
+        "0.6 stores sec verbatim"
+    );
+    // A request that arrives before the device noticed the previous connection close finds
+    // the socket taken (503); the client waits and tries again. Nothing else fails.
+    let busy = s["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == "busy")
+        .count();
+    assert_eq!(soft_ap.request_count() as usize, 6 + busy);
+    assert!(s["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["status"] == "200" || e["status"] == "busy"));
+}
+
+#[wasm_bindgen_test]
+async fn dropped_connections_and_busy_503s_are_retried() {
+    reset(0).await;
+    faults(
+        0,
+        json!({"drop_next": 1, "drop_command": "device-id", "busy_next": 1}),
+    )
+    .await;
+    let soft_ap = device(0, json!({}));
+    let info = rust(await_js(soft_ap.device_info()).await.unwrap());
+    assert_eq!(info["claimed"], false);
+    let statuses: Vec<Value> = state(0).await["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!("busy"), json!("dropped"), json!("200")]);
+    assert_eq!(soft_ap.request_count(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn latency_slows_but_does_not_break() {
+    reset(0).await;
+    faults(0, json!({"latency_ms": 200})).await;
+    let soft_ap = device(0, json!({}));
+    assert_eq!(rust(await_js(soft_ap.version()).await.unwrap()), json!(2));
+    assert!(await_js(soft_ap.scan()).await.is_ok());
+    assert_eq!(soft_ap.request_count(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_timeout_is_retried_then_reported_with_its_step() {
+    reset(0).await;
+    faults(0, json!({"latency_ms": 1500})).await;
+    let soft_ap = device(0, json!({"timeoutMs": 300, "retries": 1}));
+    let error = await_js(soft_ap.device_info()).await.unwrap_err();
+    assert_eq!(code(&error), "timeout");
+    assert_eq!(step(&error), "device-found");
+    assert_eq!(soft_ap.request_count(), 2, "one retry");
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_connect_reply_means_probably_connecting_and_is_never_resent() {
+    reset(1).await;
+    let cloud = cloud_for("lost@example.com").await;
+    let code = claim_code(&cloud).await;
+    let soft_ap = device(1, json!({"timeoutMs": 2000}));
+    let info = rust(await_js(soft_ap.device_info()).await.unwrap());
+    await_js(soft_ap.set_claim_code(&code)).await.unwrap();
+    await_js(soft_ap.configure(js(&json!({"ssid": "Guest"}))))
+        .await
+        .unwrap();
+    faults(1, json!({"lose_connect_reply": true})).await;
+    let before = soft_ap.request_count();
+    let result = rust(await_js(soft_ap.connect()).await.unwrap());
+    assert_eq!(result["acknowledged"], false);
+    assert_eq!(soft_ap.request_count(), before + 1, "connect-ap sent once");
+    let id = info["id"].as_str().unwrap().to_owned();
+    await_js(cloud.wait_for_device(id, js(&json!({"intervalMs": 50}))))
+        .await
+        .unwrap();
+    assert_eq!(state(1).await["claimedBy"], "lost@example.com");
+    reset(1).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_reboot_mid_flow_is_ridden_out() {
+    reset(0).await;
+    faults(0, json!({"reboot_after": "set", "reboot_ms": 300})).await;
+    let soft_ap = device(0, json!({"retries": 6}));
+    await_js(soft_ap.set_claim_code("rebooting-device-code"))
+        .await
+        .unwrap();
+    let info = rust(await_js(soft_ap.device_info()).await.unwrap());
+    assert_eq!(info["claimed"], false);
+    let s = state(0).await;
+    assert_eq!(s["modes"], json!(["listening", "rebooting", "listening"]));
+    assert_eq!(s["claimCode"], "rebooting-device-code");
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_fingerprint_is_refused_before_any_secret_is_sent() {
+    reset(0).await;
+    let soft_ap = device(0, json!({"expectedFingerprint": OTHER_KEY_FINGERPRINT}));
+    let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
+    let error = await_js(soft_ap.configure(js(&network))).await.unwrap_err();
+    assert_eq!(code(&error), "fingerprint-mismatch");
+    let paths: Vec<Value> = state(0).await["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].clone())
+        .collect();
+    assert_eq!(
+        paths,
+        [json!("/public-key")],
+        "nothing but the key was asked for"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn invalid_input_is_refused_before_anything_is_sent() {
+    reset(0).await;
+    let soft_ap = device(0, json!({}));
+    let error = await_js(soft_ap.configure(js(
+        &json!({"ssid": "Home WiFi", "security": "wpa2", "password": "short"}),
+    )))
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (code(&error), step(&error)),
+        ("passphrase-length".into(), "configuring".into())
+    );
+    assert_eq!(
+        Reflect::get(&error, &"field".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("password")
+    );
+    let error = await_js(soft_ap.configure(js(
+        &json!({"ssid": "X", "security": "wpa3", "password": "longenough"}),
+    )))
+    .await
+    .unwrap_err();
+    assert_eq!(code(&error), "unknown-security");
+    assert!(state(0).await["log"].as_array().unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_device_is_reported_as_such() {
+    let soft_ap = SoftAp::new(js(&json!({"baseUrl": "http://127.0.0.1:9", "retries": 0}))).unwrap();
+    let error = await_js(soft_ap.device_info()).await.unwrap_err();
+    assert_eq!(code(&error), "device-unreachable");
+}
+
+#[wasm_bindgen_test]
+async fn two_devices_of_one_installation() {
+    reset(0).await;
+    reset(1).await;
+    let cloud = cloud_for("home@example.com").await;
+    // Claim codes fetched ahead, while online.
+    let codes = [claim_code(&cloud).await, claim_code(&cloud).await];
+    assert_ne!(codes[0], codes[1]);
+    let network = json!({"ssid": "Guest"});
+    let first = set_up(0, &cloud, &codes[0], network.clone()).await;
+    let second = set_up(1, &cloud, &codes[1], network).await;
+    assert_ne!(first, second);
+    let ids = rust(await_js(cloud.create_claim_code()).await.unwrap())["deviceIds"].clone();
+    let mut ids: Vec<String> = serde_json::from_value(ids).unwrap();
+    ids.sort();
+    let mut expected = vec![first, second];
+    expected.sort();
+    assert_eq!(ids, expected, "both belong to the customer now");
+    reset(0).await;
+    reset(1).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_expired_token_and_a_cancelled_wait() {
+    let cloud = cloud_for("expiring@example.com").await;
+    let controller = web_sys::AbortController::new().unwrap();
+    let options = Object::new();
+    Reflect::set(&options, &"intervalMs".into(), &50.into()).unwrap();
+    Reflect::set(&options, &"signal".into(), &controller.signal()).unwrap();
+    let waiting = cloud.wait_for_device("3a0020001847333531323bcf".into(), options.into());
+    controller.abort();
+    assert_eq!(code(&await_js(waiting).await.unwrap_err()), "cancelled");
+
+    http("POST", &format!("{CONTROL}/cloud/expire-tokens"), None).await;
+    let error = await_js(cloud.create_claim_code()).await.unwrap_err();
+    assert_eq!(
+        (code(&error), step(&error)),
+        ("token-expired".into(), "preparing".into())
+    );
+    let error =
+        await_js(cloud.wait_for_device("3a0020001847333531323bcf".into(), JsValue::UNDEFINED))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        (code(&error), step(&error)),
+        ("token-expired".into(), "waiting-for-cloud".into())
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_wait_gives_up_at_its_deadline() {
+    let cloud = cloud_for("patient@example.com").await;
+    let options = json!({"timeoutMs": 200, "intervalMs": 50});
+    let error = await_js(cloud.wait_for_device("3a0020001847333531323bcf".into(), js(&options)))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "claim-timeout");
+}
