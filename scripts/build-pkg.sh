@@ -16,6 +16,12 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
   --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
   pkg.new/softap_web_bg.wasm -o pkg.new/softap_web_bg.wasm
 
+# The glue carries every doc comment; the .d.ts keeps them for editors, the shipped JS
+# does not need them.
+node_modules/.bin/terser pkg.new/softap_web.js --module --compress --mangle --comments false \
+  -o pkg.new/softap_web.min.js
+mv pkg.new/softap_web.min.js pkg.new/softap_web.js
+
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 cat > pkg.new/package.json <<JSON
 {

@@ -88,14 +88,34 @@ pub fn declares_local(url: &str, caller_asks: Option<bool>) -> bool {
     if host.ends_with(".local") || host.ends_with(".local.") {
         return true;
     }
-    if let Ok(v4) = host.parse::<std::net::Ipv4Addr>() {
-        return v4.is_private() || v4.is_link_local();
+    if let Some([a, b, _, _]) = ipv4(&host) {
+        return a == 10
+            || (a == 172 && (16..32).contains(&b))
+            || (a == 192 && b == 168)
+            || (a == 169 && b == 254);
     }
-    if let Ok(v6) = host.parse::<std::net::Ipv6Addr>() {
-        let first = v6.segments()[0];
-        return first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80;
+    // IPv6 unique local (fc00::/7) and link-local (fe80::/10) literals.
+    host.contains(':')
+        && (host.starts_with("fc")
+            || host.starts_with("fd")
+            || host.starts_with("fe8")
+            || host.starts_with("fe9")
+            || host.starts_with("fea")
+            || host.starts_with("feb"))
+}
+
+/// A dotted-quad IPv4 literal (written out: `std::net`'s parser weighs more in the wasm).
+fn ipv4(host: &str) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = host.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *octet = part.parse().ok()?;
     }
-    false
+    parts.next().is_none().then_some(octets)
 }
 
 fn is_loopback(host: &str) -> bool {

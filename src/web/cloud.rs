@@ -3,51 +3,17 @@
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::protocol::cloud::{self, ClaimCodeReply, CloudRequest, DeviceStatus};
 use crate::protocol::Error;
+use crate::web::convert::{self, object, promise};
 use crate::web::error::to_js_in;
 use crate::web::fetch::{self, FetchError, Outgoing};
-use crate::web::softap::to_js_value;
 
 const CLOUD_TIMEOUT_MS: u32 = 15_000;
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Options {
-    api_url: Option<String>,
-    access_token: String,
-    product_id: Option<ProductId>,
-}
-
-/// A product id is a number or a slug.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ProductId {
-    Id(u64),
-    Slug(String),
-}
-
-impl ProductId {
-    fn into_string(self) -> String {
-        match self {
-            Self::Id(id) => id.to_string(),
-            Self::Slug(slug) => slug,
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct WaitOptions {
-    timeout_ms: Option<u32>,
-    interval_ms: Option<u32>,
-}
 
 pub(crate) struct Inner {
     api_url: String,
@@ -61,20 +27,6 @@ pub struct Cloud {
     pub(crate) inner: Rc<Inner>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ClaimCodeResult {
-    claim_code: String,
-    device_ids: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ClaimedDevice {
-    id: String,
-    online: bool,
-}
-
 #[wasm_bindgen]
 impl Cloud {
     /// `new Cloud({ apiUrl = "https://api.particle.io", accessToken, productId })`.
@@ -82,18 +34,30 @@ impl Cloud {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "CloudOptions")] options: JsValue,
     ) -> Result<Cloud, JsValue> {
-        let options: Options = serde_wasm_bindgen::from_value(options)
-            .map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?;
-        if cloud::claim_code_request("x", &options.access_token, None).is_err() {
+        let token = convert::string_field(&options, "accessToken")?.unwrap_or_default();
+        if cloud::claim_code_request("x", &token, None).is_err() {
             return Err(to_js_in(&Error::TokenInvalid, "preparing"));
         }
+        // A product is a number or a slug.
+        let product = match convert::field(&options, "productId") {
+            None => None,
+            Some(p) => Some(
+                p.as_string()
+                    .or_else(|| {
+                        p.as_f64()
+                            .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+                            .map(|n| (n as u64).to_string())
+                    })
+                    .ok_or_else(|| convert::type_error("productId"))?,
+            ),
+        };
+        let api_url = convert::string_field(&options, "apiUrl")?
+            .unwrap_or_else(|| "https://api.particle.io".into());
         Ok(Cloud {
             inner: Rc::new(Inner {
-                api_url: options
-                    .api_url
-                    .unwrap_or_else(|| "https://api.particle.io".into()),
-                token: options.access_token,
-                product: options.product_id.map(ProductId::into_string),
+                api_url,
+                token,
+                product,
             }),
         })
     }
@@ -102,15 +66,15 @@ impl Cloud {
     #[wasm_bindgen(js_name = createClaimCode, unchecked_return_type = "Promise<ClaimCode>")]
     pub fn create_claim_code(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let reply = inner
                 .create_claim_code()
                 .await
                 .map_err(|e| to_js_in(&e, "preparing"))?;
-            Ok(to_js_value(&ClaimCodeResult {
-                claim_code: reply.claim_code,
-                device_ids: reply.device_ids,
-            }))
+            Ok(object(&[
+                ("claimCode", reply.claim_code.as_str().into()),
+                ("deviceIds", convert::strings(&reply.device_ids)),
+            ]))
         })
     }
 
@@ -123,26 +87,21 @@ impl Cloud {
         #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
         let inner = self.inner.clone();
-        let signal = js_sys::Reflect::get(&options, &"signal".into())
-            .ok()
-            .and_then(|s| s.dyn_into::<AbortSignal>().ok());
-        let options: WaitOptions = serde_wasm_bindgen::from_value(options).unwrap_or_default();
-        future_to_promise(async move {
+        let signal =
+            convert::field(&options, "signal").and_then(|s| s.dyn_into::<AbortSignal>().ok());
+        let timeout_ms = convert::u32_field(&options, "timeoutMs");
+        let interval_ms = convert::u32_field(&options, "intervalMs");
+        promise(async move {
+            let timeout_ms = timeout_ms?.unwrap_or(10 * 60_000);
+            let interval_ms = interval_ms?.unwrap_or(3_000);
             inner
-                .wait_for_device(
-                    &device_id,
-                    options.timeout_ms.unwrap_or(10 * 60_000),
-                    options.interval_ms.unwrap_or(3_000),
-                    signal.as_ref(),
-                )
+                .wait_for_device(&device_id, timeout_ms, interval_ms, signal.as_ref())
                 .await
-                .map(|()| {
-                    to_js_value(&ClaimedDevice {
-                        id: device_id.to_ascii_lowercase(),
-                        online: true,
-                    })
-                })
-                .map_err(|e| to_js_in(&e, "waiting-for-cloud"))
+                .map_err(|e| to_js_in(&e, "waiting-for-cloud"))?;
+            Ok(object(&[
+                ("id", device_id.to_ascii_lowercase().into()),
+                ("online", true.into()),
+            ]))
         })
     }
 }

@@ -3,6 +3,7 @@
 //! system's randomness and clock; protocol logic stays in the core.
 
 pub mod cloud;
+mod convert;
 pub mod error;
 mod fetch;
 pub mod key;

@@ -4,10 +4,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::protocol::transport::{self, Failure, FailureContext, Permission};
@@ -15,19 +13,9 @@ use crate::protocol::{
     networks, read_reply, ClaimCode, Command, DeviceInfo, DeviceKey, Error, NetworkOptions,
     Progress, Reply, Request, CONTENT_TYPE,
 };
+use crate::web::convert::{self, object, promise};
 use crate::web::error::{step_of, to_js_in};
 use crate::web::fetch::{self, DeviceLock, FetchError, Outgoing};
-
-/// Options of `new SoftAP(...)`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Options {
-    base_url: Option<String>,
-    timeout_ms: Option<u32>,
-    retries: Option<u32>,
-    target_address_space: Option<String>,
-    expected_fingerprint: Option<String>,
-}
 
 pub(crate) struct Inner {
     base_url: String,
@@ -54,15 +42,7 @@ enum Attempt {
     Final(Error),
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PublicKeyInfo {
-    fingerprint: String,
-    bits: usize,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A scan entry as the page gets it.
 pub(crate) struct Network {
     ssid: String,
     rssi: i32,
@@ -72,16 +52,24 @@ pub(crate) struct Network {
     max_data_rate: u32,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ConnectResult {
-    acknowledged: bool,
+impl Network {
+    fn to_js(&self) -> JsValue {
+        object(&[
+            ("ssid", self.ssid.as_str().into()),
+            ("rssi", self.rssi.into()),
+            ("security", self.security.as_str().into()),
+            ("sec", (self.sec as f64).into()),
+            ("channel", self.channel.into()),
+            ("maxDataRate", self.max_data_rate.into()),
+        ])
+    }
 }
 
-pub(crate) fn to_js_value<T: Serialize>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
+fn device_info_js(info: &DeviceInfo) -> JsValue {
+    object(&[
+        ("id", info.id.as_str().into()),
+        ("claimed", info.claimed.into()),
+    ])
 }
 
 #[wasm_bindgen(js_class = SoftAP)]
@@ -92,24 +80,14 @@ impl SoftAp {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "SoftAPOptions | undefined")] options: JsValue,
     ) -> Result<SoftAp, JsValue> {
-        let options: Options = if options.is_undefined() || options.is_null() {
-            Options::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?
-        };
-        let base_url = options
-            .base_url
+        let base_url = convert::string_field(&options, "baseUrl")?
             .unwrap_or_else(|| "http://192.168.0.1".into());
         let base_url = base_url.trim_end_matches('/').to_owned();
-        let asked = options
-            .target_address_space
-            .as_deref()
-            .map(|s| s == "local");
-        if let Some(expected) = &options.expected_fingerprint {
-            if crate::protocol::hex::decode(&expected.replace([':', ' '], ""))
-                .is_none_or(|b| b.len() != 32)
-            {
+        let asked = convert::string_field(&options, "targetAddressSpace")?.map(|s| s == "local");
+        let expected_fingerprint = convert::string_field(&options, "expectedFingerprint")?;
+        if let Some(expected) = &expected_fingerprint {
+            let digits = expected.replace([':', ' '], "");
+            if crate::protocol::hex::decode(&digits).is_none_or(|b| b.len() != 32) {
                 return Err(to_js_in(&Error::InvalidFingerprint, "preparing"));
             }
         }
@@ -117,9 +95,11 @@ impl SoftAp {
             inner: Rc::new(Inner {
                 declare_local: transport::declares_local(&base_url, asked),
                 base_url,
-                timeout_ms: options.timeout_ms.unwrap_or(transport::DEFAULT_TIMEOUT_MS),
-                retries: options.retries.unwrap_or(transport::DEFAULT_RETRIES),
-                expected_fingerprint: options.expected_fingerprint,
+                timeout_ms: convert::u32_field(&options, "timeoutMs")?
+                    .unwrap_or(transport::DEFAULT_TIMEOUT_MS),
+                retries: convert::u32_field(&options, "retries")?
+                    .unwrap_or(transport::DEFAULT_RETRIES),
+                expected_fingerprint,
                 key: RefCell::new(None),
                 lock: Rc::new(DeviceLock::default()),
                 requests: Cell::new(0),
@@ -143,7 +123,7 @@ impl SoftAp {
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn version(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             match inner.command(&Request::version(), None).await {
                 Ok(Reply::Version(v)) => Ok(v.into()),
                 Ok(_) => Err(unexpected(Command::Version)),
@@ -156,11 +136,9 @@ impl SoftAp {
     #[wasm_bindgen(js_name = deviceInfo, unchecked_return_type = "Promise<DeviceInfo>")]
     pub fn device_info(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            inner
-                .device_info(None)
-                .await
-                .map(|info| to_js_value(&info))
+        promise(async move {
+            let info = inner.device_info(None).await;
+            info.map(|i| device_info_js(&i))
                 .map_err(|e| to_js_in(&e, step_of(Command::DeviceId)))
         })
     }
@@ -170,15 +148,15 @@ impl SoftAp {
     #[wasm_bindgen(js_name = publicKey, unchecked_return_type = "Promise<PublicKeyInfo>")]
     pub fn public_key(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let key = inner
                 .public_key(None)
                 .await
                 .map_err(|e| to_js_in(&e, step_of(Command::PublicKey)))?;
-            Ok(to_js_value(&PublicKeyInfo {
-                fingerprint: key.fingerprint_hex(),
-                bits: key.bits(),
-            }))
+            Ok(object(&[
+                ("fingerprint", key.fingerprint_hex().into()),
+                ("bits", (key.bits() as u32).into()),
+            ]))
         })
     }
 
@@ -186,12 +164,16 @@ impl SoftAp {
     #[wasm_bindgen(unchecked_return_type = "Promise<ScanResult[]>")]
     pub fn scan(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            inner
+        promise(async move {
+            let list = inner
                 .scan(None)
                 .await
-                .map(|list| to_js_value(&list))
-                .map_err(|e| to_js_in(&e, step_of(Command::ScanAp)))
+                .map_err(|e| to_js_in(&e, step_of(Command::ScanAp)))?;
+            Ok(list
+                .iter()
+                .map(Network::to_js)
+                .collect::<js_sys::Array>()
+                .into())
         })
     }
 
@@ -200,7 +182,7 @@ impl SoftAp {
     pub fn set_claim_code(&self, code: &str) -> js_sys::Promise {
         let inner = self.inner.clone();
         let code = ClaimCode::new(code);
-        future_to_promise(async move {
+        promise(async move {
             let result = match code {
                 Ok(code) => inner.set_claim_code(&code, None).await,
                 Err(e) => Err(e),
@@ -218,13 +200,10 @@ impl SoftAp {
         #[wasm_bindgen(unchecked_param_type = "NetworkConfig")] network: JsValue,
     ) -> js_sys::Promise {
         let inner = self.inner.clone();
-        let options = serde_wasm_bindgen::from_value::<NetworkOptions>(network);
-        future_to_promise(async move {
-            let options =
-                options.map_err(|e| JsValue::from(js_sys::TypeError::new(&e.to_string())))?;
-            inner
-                .configure(&options, None)
-                .await
+        let options = convert::network_options(&network);
+        promise(async move {
+            let result = inner.configure(&options?, None).await;
+            result
                 .map(|()| JsValue::UNDEFINED)
                 .map_err(|e| to_js_in(&e, step_of(Command::ConfigureAp)))
         })
@@ -235,12 +214,12 @@ impl SoftAp {
     #[wasm_bindgen(unchecked_return_type = "Promise<ConnectResult>")]
     pub fn connect(&self) -> js_sys::Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            inner
+        promise(async move {
+            let acknowledged = inner
                 .connect(None)
                 .await
-                .map(|acknowledged| to_js_value(&ConnectResult { acknowledged }))
-                .map_err(|e| to_js_in(&e, step_of(Command::ConnectAp)))
+                .map_err(|e| to_js_in(&e, step_of(Command::ConnectAp)))?;
+            Ok(object(&[("acknowledged", acknowledged.into())]))
         })
     }
 }
