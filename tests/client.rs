@@ -33,15 +33,20 @@ extern "C" {
 }
 
 fn js(value: &Value) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap()
+    js_sys::JSON::parse(&value.to_string()).unwrap()
 }
 
-use serde::Serialize as _;
-
 fn rust(value: JsValue) -> Value {
-    serde_wasm_bindgen::from_value(value).unwrap()
+    if value.is_undefined() {
+        return Value::Null;
+    }
+    serde_json::from_str(
+        &js_sys::JSON::stringify(&value)
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 async fn http(method: &str, url: &str, body: Option<&str>) -> Value {
