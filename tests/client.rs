@@ -499,3 +499,172 @@ async fn a_wait_gives_up_at_its_deadline() {
         .unwrap_err();
     assert_eq!(code(&error), "claim-timeout");
 }
+
+mod setup_flow {
+    use super::*;
+    use softap_web::web::flow::SetupFlow;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A flow over device `index`, recording every progress event's step.
+    fn flow(
+        index: usize,
+        cloud: Option<Cloud>,
+        extra: Value,
+    ) -> (
+        SetupFlow,
+        Rc<RefCell<Vec<String>>>,
+        Closure<dyn FnMut(JsValue)>,
+    ) {
+        let steps = Rc::new(RefCell::new(Vec::new()));
+        let record = steps.clone();
+        let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let step = Reflect::get(&event, &"step".into())
+                .unwrap()
+                .as_string()
+                .unwrap();
+            record.borrow_mut().push(step);
+        });
+        let options = js(&extra);
+        Reflect::set(
+            &options,
+            &"device".into(),
+            &JsValue::from(device(index, json!({}))),
+        )
+        .unwrap();
+        if let Some(cloud) = cloud {
+            Reflect::set(&options, &"cloud".into(), &JsValue::from(cloud)).unwrap();
+        }
+        Reflect::set(&options, &"onProgress".into(), on_progress.as_ref()).unwrap();
+        (SetupFlow::new(options).unwrap(), steps, on_progress)
+    }
+
+    #[wasm_bindgen_test]
+    async fn run_sets_up_a_device_with_every_step_reported() {
+        reset(0).await;
+        let cloud = cloud_for("flow@example.com").await;
+        let (flow, steps, _keep) = flow(0, Some(cloud), json!({}));
+        let network = json!({"network": {"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"}});
+        let id = await_js(flow.run(js(&network)))
+            .await
+            .unwrap()
+            .as_string()
+            .unwrap();
+        assert_eq!(
+            *steps.borrow(),
+            [
+                "preparing",
+                "waiting-for-device",
+                "device-found",
+                "configuring",
+                "connecting",
+                "waiting-for-cloud",
+                "claimed"
+            ]
+        );
+        let s = state(0).await;
+        assert_eq!(
+            (s["id"].as_str(), s["claimedBy"].as_str()),
+            (Some(id.as_str()), Some("flow@example.com"))
+        );
+        assert_eq!(rust(flow.devices()), json!([id]));
+        reset(0).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn several_devices_of_one_installation_with_codes_fetched_ahead() {
+        reset(0).await;
+        let cloud = cloud_for("installation@example.com").await;
+        let (flow, _steps, _keep) = flow(0, Some(cloud), json!({}));
+        assert_eq!(
+            await_js(flow.prepare(js(&json!({"devices": 2}))))
+                .await
+                .unwrap(),
+            2
+        );
+        let mut ids = Vec::new();
+        for round in 0..2 {
+            if round == 1 {
+                // The next Photon, at the same address once the customer joins its network.
+                http(
+                    "POST",
+                    &format!("{CONTROL}/reset?device=0&identity=new"),
+                    None,
+                )
+                .await;
+                flow.next(None);
+            }
+            let info = rust(
+                await_js(flow.wait_for_device(js(&json!({"intervalMs": 50}))))
+                    .await
+                    .unwrap(),
+            );
+            let scan = rust(await_js(flow.scan()).await.unwrap());
+            assert!(scan
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["ssid"] == "Guest"));
+            await_js(flow.configure(js(&json!({"ssid": "Guest"}))))
+                .await
+                .unwrap();
+            await_js(flow.connect()).await.unwrap();
+            let id = await_js(flow.wait_for_cloud(js(&json!({"intervalMs": 50}))))
+                .await
+                .unwrap()
+                .as_string()
+                .unwrap();
+            assert_eq!(id, info["id"].as_str().unwrap());
+            ids.push(id);
+        }
+        assert_ne!(ids[0], ids[1]);
+        assert_eq!(
+            flow.claim_codes_ready(),
+            0,
+            "each device used one code fetched ahead"
+        );
+        assert_eq!(rust(flow.devices()), json!(ids));
+        reset(0).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn cancel_rejects_what_is_pending_with_its_step() {
+        reset(0).await;
+        faults(0, json!({"latency_ms": 2000})).await;
+        let (flow, steps, _keep) = flow(0, None, json!({}));
+        let waiting = flow.wait_for_device(JsValue::UNDEFINED);
+        flow.cancel();
+        let error = await_js(waiting).await.unwrap_err();
+        assert_eq!(
+            (code(&error), step(&error)),
+            ("cancelled".into(), "waiting-for-device".into())
+        );
+        assert_eq!(steps.borrow().last().map(String::as_str), Some("failed"));
+        reset(0).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_unexpected_device_is_refused_before_configure() {
+        reset(0).await;
+        let (flow, steps, _keep) = flow(
+            0,
+            None,
+            json!({"expectedFingerprint": OTHER_KEY_FINGERPRINT}),
+        );
+        let error = await_js(flow.wait_for_device(js(&json!({"intervalMs": 50}))))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (code(&error), step(&error)),
+            ("fingerprint-mismatch".into(), "waiting-for-device".into())
+        );
+        assert_eq!(*steps.borrow(), ["waiting-for-device", "failed"]);
+        let paths: Vec<Value> = state(0).await["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].clone())
+            .collect();
+        assert_eq!(paths, [json!("/device-id"), json!("/public-key")]);
+    }
+}

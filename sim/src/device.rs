@@ -212,6 +212,14 @@ impl Device {
         self.claimed = true;
     }
 
+    /// Becomes another device (new id and key) at the same address: the next Photon of an
+    /// installation, set up after this one left.
+    pub fn replace_identity(&mut self, id: String, key: rsa::PrivateKey) {
+        self.id = id.to_uppercase();
+        self.key = key;
+        self.reset();
+    }
+
     /// Forgets credentials and claim code: a factory-fresh device (for test isolation).
     pub fn reset(&mut self) {
         self.claim_code = None;

@@ -187,9 +187,19 @@ impl DeviceHandle {
     /// Back to a fresh device in listening mode: no credentials, no claim code, no faults,
     /// an empty log (so tests sharing a simulator do not see each other).
     pub fn reset(&self) {
+        self.reset_as(None);
+    }
+
+    /// [`reset`](Self::reset), becoming another device (`id`, RSA-1024 key) when given.
+    pub fn reset_as(&self, identity: Option<(String, rsa::PrivateKey)>) {
         let id = {
             let mut device = self.shared.device.lock().unwrap();
-            device.reset();
+            let old = device.id().to_owned();
+            self.shared.cloud.lock().unwrap().device_disconnected(&old);
+            match identity {
+                Some((id, key)) => device.replace_identity(id, key),
+                None => device.reset(),
+            }
             device.id().to_owned()
         };
         if !self.shared.state.lock().unwrap().ap_up {

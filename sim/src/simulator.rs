@@ -211,7 +211,8 @@ fn cors(response: Response) -> Response {
         .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 }
 
-/// The control address: `GET /state`; `POST /faults?device=N`, `POST /reset?device=N`,
+/// The control address: `GET /state`; `POST /faults?device=N`, `POST /reset?device=N`
+/// (`&identity=new`: become another device),
 /// `POST /cloud/faults`, `POST /cloud/expire-tokens`.
 fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>>) -> Response {
     let response = match (request.method.as_str(), request.path.as_str()) {
@@ -256,8 +257,19 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
                 .unwrap_or(0);
             match devices.get(index) {
                 Some(device) => {
-                    device.reset();
-                    Response::json(200, &json!({"ok": true}))
+                    // `?identity=new`: the next device of an installation, same address.
+                    let identity = (request.query.get("identity").map(String::as_str)
+                        == Some("new"))
+                    .then(|| (random_device_id(), Device::generate_key()));
+                    device.reset_as(identity);
+                    let id = device
+                        .shared
+                        .device
+                        .lock()
+                        .unwrap()
+                        .id()
+                        .to_ascii_lowercase();
+                    Response::json(200, &json!({"ok": true, "id": id}))
                 }
                 None => Response::json(404, &json!({"ok": false, "error": "no such device"})),
             }

@@ -8,6 +8,7 @@ pub mod configure;
 pub mod credentials;
 mod der;
 pub mod error;
+pub mod flow;
 pub mod hex;
 pub(crate) mod json;
 pub mod key;

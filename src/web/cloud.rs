@@ -27,8 +27,18 @@ pub struct Cloud {
     pub(crate) inner: Rc<Inner>,
 }
 
+/// See [`crate::web::softap::SoftAp::share`].
+#[wasm_bindgen(skip_typescript)]
+pub struct SharedCloud(pub(crate) Rc<Inner>);
+
 #[wasm_bindgen]
 impl Cloud {
+    /// A handle on this object's state for a `SetupFlow`.
+    #[wasm_bindgen(js_name = __share, skip_typescript)]
+    pub fn share(&self) -> SharedCloud {
+        SharedCloud(self.inner.clone())
+    }
+
     /// `new Cloud({ apiUrl = "https://api.particle.io", accessToken, productId })`.
     #[wasm_bindgen(constructor)]
     pub fn new(
@@ -68,7 +78,7 @@ impl Cloud {
         let inner = self.inner.clone();
         promise(async move {
             let reply = inner
-                .create_claim_code()
+                .create_claim_code(None)
                 .await
                 .map_err(|e| to_js_in(&e, "preparing"))?;
             Ok(object(&[
@@ -131,10 +141,13 @@ impl Inner {
         Ok((status, body))
     }
 
-    pub(crate) async fn create_claim_code(&self) -> Result<ClaimCodeReply, Error> {
+    pub(crate) async fn create_claim_code(
+        &self,
+        cancel: Option<&AbortSignal>,
+    ) -> Result<ClaimCodeReply, Error> {
         let request =
             cloud::claim_code_request(&self.api_url, &self.token, self.product.as_deref())?;
-        let (status, body) = self.call(&request, None).await?;
+        let (status, body) = self.call(&request, cancel).await?;
         cloud::read_claim_code(status, &body)
     }
 

@@ -4,6 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::protocol::flow::Step;
 use crate::protocol::{Command, Error};
 
 pub(crate) type JsResult<T> = Result<T, JsValue>;
@@ -29,11 +30,12 @@ pub(crate) fn to_js_in(error: &Error, step: &str) -> JsValue {
 /// The setup step a device command belongs to (the `SetupFlow` progress names).
 pub(crate) fn step_of(command: Command) -> &'static str {
     match command {
-        Command::Version | Command::DeviceId | Command::PublicKey => "device-found",
-        Command::ScanAp => "scanning",
-        Command::Set | Command::ConfigureAp => "configuring",
-        Command::ConnectAp => "connecting",
+        Command::Version | Command::DeviceId | Command::PublicKey => Step::DeviceFound,
+        Command::ScanAp => Step::Scanning,
+        Command::Set | Command::ConfigureAp => Step::Configuring,
+        Command::ConnectAp => Step::Connecting,
     }
+    .name()
 }
 
 impl From<Error> for JsValue {

@@ -6,6 +6,7 @@ pub mod cloud;
 mod convert;
 pub mod error;
 mod fetch;
+pub mod flow;
 pub mod key;
 pub mod security;
 pub mod softap;

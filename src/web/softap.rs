@@ -22,7 +22,7 @@ pub(crate) struct Inner {
     timeout_ms: u32,
     retries: u32,
     declare_local: bool,
-    expected_fingerprint: Option<String>,
+    expected_fingerprint: RefCell<Option<String>>,
     key: RefCell<Option<DeviceKey>>,
     lock: Rc<DeviceLock>,
     requests: Cell<u32>,
@@ -33,6 +33,10 @@ pub(crate) struct Inner {
 pub struct SoftAp {
     pub(crate) inner: Rc<Inner>,
 }
+
+/// See [`SoftAp::share`].
+#[wasm_bindgen(skip_typescript)]
+pub struct SharedSoftAp(pub(crate) Rc<Inner>);
 
 /// One attempt's outcome when it did not produce a reply.
 enum Attempt {
@@ -53,7 +57,7 @@ pub(crate) struct Network {
 }
 
 impl Network {
-    fn to_js(&self) -> JsValue {
+    pub(crate) fn to_js(&self) -> JsValue {
         object(&[
             ("ssid", self.ssid.as_str().into()),
             ("rssi", self.rssi.into()),
@@ -99,12 +103,19 @@ impl SoftAp {
                     .unwrap_or(transport::DEFAULT_TIMEOUT_MS),
                 retries: convert::u32_field(&options, "retries")?
                     .unwrap_or(transport::DEFAULT_RETRIES),
-                expected_fingerprint,
+                expected_fingerprint: RefCell::new(expected_fingerprint),
                 key: RefCell::new(None),
                 lock: Rc::new(DeviceLock::default()),
                 requests: Cell::new(0),
             }),
         })
+    }
+
+    /// A handle on this object's state for a `SetupFlow` (taking the object itself would
+    /// leave the page's reference to it dead).
+    #[wasm_bindgen(js_name = __share, skip_typescript)]
+    pub fn share(&self) -> SharedSoftAp {
+        SharedSoftAp(self.inner.clone())
     }
 
     /// The device URL.
@@ -235,6 +246,13 @@ fn unexpected(command: Command) -> JsValue {
 }
 
 impl Inner {
+    /// The next device of an installation answers at the same address: forget the key
+    /// (and which fingerprint to expect, unless a new one is given).
+    pub(crate) fn forget_device(&self, expected_fingerprint: Option<String>) {
+        *self.key.borrow_mut() = None;
+        *self.expected_fingerprint.borrow_mut() = expected_fingerprint;
+    }
+
     pub(crate) async fn device_info(
         &self,
         cancel: Option<&AbortSignal>,
@@ -265,7 +283,7 @@ impl Inner {
                 })
             }
         };
-        if let Some(expected) = &self.expected_fingerprint {
+        if let Some(expected) = self.expected_fingerprint.borrow().as_deref() {
             key.verify_fingerprint(expected)?;
         }
         *self.key.borrow_mut() = Some(key.clone());

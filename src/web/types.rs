@@ -113,4 +113,36 @@ export interface ClaimedDevice {
   id: string;
   online: true;
 }
+
+export interface ProgressEvent {
+  step: SetupStep;
+  /** Once known. */
+  deviceId?: string;
+  /** With "device-found". */
+  claimed?: boolean;
+  /** With "failed". */
+  error?: SoftApError;
+}
+
+export interface SetupFlowOptions {
+  device: SoftAP;
+  /** Without it, no claim code is sent and the claim is not verified. */
+  cloud?: Cloud;
+  /** The device key's SHA-256 (from a QR label or factory records). */
+  expectedFingerprint?: string;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface DeviceWaitOptions {
+  /** Default 5 minutes. */
+  timeoutMs?: number;
+  /** Default 2000. */
+  intervalMs?: number;
+}
+
+export interface RunOptions {
+  network?: NetworkConfig;
+  /** Called with the scan when `network` is not given. */
+  chooseNetwork?: (networks: ScanResult[]) => NetworkConfig | Promise<NetworkConfig>;
+}
 "#;
