@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source .tools/env
 
-RUSTFLAGS="${WASM_RELEASE_RUSTFLAGS}" $CARGO build --quiet --release --lib \
+RUSTFLAGS="${WASM_RELEASE_RUSTFLAGS}" $CARGO build --quiet --release --lib --features small-allocator \
   --target wasm32-unknown-unknown $WASM_BUILD_STD
 wasm=target/wasm32-unknown-unknown/release/softap_web.wasm
 

@@ -52,7 +52,7 @@ if [ "$mode" = debian ]; then
     echo "export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1"
     echo "export WASM_BUILD_STD='-Z build-std=std,panic_abort'"
     # Aborting without formatting panic messages saves kilobytes; only with build-std.
-    echo "export WASM_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort $compact'"
+    echo "export WASM_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none $compact'"
   } > .tools/env.new
 else
   cargo=cargo

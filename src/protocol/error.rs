@@ -677,6 +677,30 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_messages_are_written_exactly() {
+        assert!(Error::DecryptionFailed { code: -16512 }
+            .to_string()
+            .contains("(code -16512)"));
+        assert!(Error::SsidLength { bytes: 33 }
+            .to_string()
+            .contains(" 33 bytes"));
+        assert!(Error::DeviceError {
+            command: Command::Set,
+            code: 0
+        }
+        .to_string()
+        .contains("error 0 for set"));
+        let huge = Error::UnsupportedSecurity { value: i64::MIN }.to_string();
+        assert!(huge.contains("-9223372036854775808"), "{huge}");
+        let quote = Error::UnsupportedCharacter {
+            field: Field::Ssid,
+            character: 'é',
+        }
+        .to_string();
+        assert!(quote.contains("\"é\""), "{quote}");
+    }
+
+    #[test]
     fn control_characters_are_named_not_printed() {
         let error = Error::UnsupportedCharacter {
             field: Field::Ssid,

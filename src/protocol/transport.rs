@@ -118,15 +118,12 @@ fn ipv4(host: &str) -> Option<[u8; 4]> {
     parts.next().is_none().then_some(octets)
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether a host is loopback: `localhost`, `*.localhost`, 127/8 or `::1`.
+pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-        || host
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || host == "::1"
+        || ipv4(host).is_some_and(|ip| ip[0] == 127)
 }
 
 /// What the page knew when a device request failed at the network level.

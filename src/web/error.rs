@@ -4,8 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::protocol::flow::Step;
-use crate::protocol::{Command, Error};
+use crate::protocol::Error;
 
 pub(crate) type JsResult<T> = Result<T, JsValue>;
 
@@ -25,17 +24,6 @@ pub(crate) fn to_js_in(error: &Error, step: &str) -> JsValue {
     let js = to_js(error);
     let _ = js_sys::Reflect::set(&js, &"step".into(), &step.into());
     js.into()
-}
-
-/// The setup step a device command belongs to (the `SetupFlow` progress names).
-pub(crate) fn step_of(command: Command) -> &'static str {
-    match command {
-        Command::Version | Command::DeviceId | Command::PublicKey => Step::DeviceFound,
-        Command::ScanAp => Step::Scanning,
-        Command::Set | Command::ConfigureAp => Step::Configuring,
-        Command::ConnectAp => Step::Connecting,
-    }
-    .name()
 }
 
 impl From<Error> for JsValue {

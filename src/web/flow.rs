@@ -5,18 +5,19 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Function, Reflect};
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
 use crate::protocol::flow::{ClaimCodes, Step};
+use crate::protocol::NetworkOptions;
 use crate::protocol::{ClaimCode, Error};
 use crate::web::cloud::{self, SharedCloud};
 use crate::web::convert::{self, object, promise};
 use crate::web::error::to_js_in;
 use crate::web::fetch;
-use crate::web::softap::{self, SharedSoftAp};
+use crate::web::softap::{self, Op, SharedSoftAp};
 
 struct State {
     device: Rc<softap::Inner>,
@@ -154,6 +155,111 @@ impl State {
     }
 }
 
+/// What a `SetupFlow` method does; one dispatcher keeps one state machine in the wasm.
+enum FlowOp {
+    Prepare(u32),
+    WaitForDevice { timeout_ms: u32, interval_ms: u32 },
+    Device(Op),
+    Configure(NetworkOptions),
+    WaitForCloud { timeout_ms: u32, interval_ms: u32 },
+    Run(JsValue),
+}
+
+impl State {
+    async fn dispatch(&self, op: FlowOp) -> Result<JsValue, JsValue> {
+        match op {
+            FlowOp::Prepare(devices) => {
+                let ready = self
+                    .prepare(devices)
+                    .await
+                    .map_err(|e| self.fail(Step::Preparing, &e))?;
+                Ok((ready as u32).into())
+            }
+            FlowOp::WaitForDevice {
+                timeout_ms,
+                interval_ms,
+            } => {
+                let (id, claimed) = self
+                    .wait_for_device(timeout_ms, interval_ms)
+                    .await
+                    .map_err(|e| self.fail(Step::WaitingForDevice, &e))?;
+                Ok(object(&[("id", id.into()), ("claimed", claimed.into())]))
+            }
+            FlowOp::Device(op) => {
+                let step = op.step();
+                self.progress(step, &[]);
+                self.device
+                    .run(op, Some(&self.signal()))
+                    .await
+                    .map_err(|e| self.fail(step, &e))
+            }
+            FlowOp::Configure(network) => {
+                self.configure(&network)
+                    .await
+                    .map_err(|e| self.fail(Step::Configuring, &e))?;
+                Ok(JsValue::UNDEFINED)
+            }
+            FlowOp::WaitForCloud {
+                timeout_ms,
+                interval_ms,
+            } => {
+                let id = self
+                    .wait_for_cloud(timeout_ms, interval_ms)
+                    .await
+                    .map_err(|e| self.fail(Step::WaitingForCloud, &e))?;
+                Ok(id.into())
+            }
+            FlowOp::Run(options) => self.run(&options).await,
+        }
+    }
+
+    /// Every step for one device.
+    async fn run(&self, options: &JsValue) -> Result<JsValue, JsValue> {
+        if self.codes.borrow().is_empty() {
+            self.prepare(1)
+                .await
+                .map_err(|e| self.fail(Step::Preparing, &e))?;
+        }
+        self.wait_for_device(5 * 60_000, 2_000)
+            .await
+            .map_err(|e| self.fail(Step::WaitingForDevice, &e))?;
+        let choose =
+            convert::field(options, "chooseNetwork").and_then(|f| f.dyn_into::<Function>().ok());
+        let network = match choose {
+            Some(choose) => {
+                self.progress(Step::Scanning, &[]);
+                let list = self
+                    .device
+                    .run(Op::Scan, Some(&self.signal()))
+                    .await
+                    .map_err(|e| self.fail(Step::Scanning, &e))?;
+                let chosen = choose.call1(&JsValue::NULL, &list)?;
+                match chosen.dyn_into::<js_sys::Promise>() {
+                    Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await?,
+                    Err(value) => value,
+                }
+            }
+            None => {
+                convert::field(options, "network").ok_or_else(|| convert::type_error("network"))?
+            }
+        };
+        let network = convert::network_options(&network)?;
+        self.configure(&network)
+            .await
+            .map_err(|e| self.fail(Step::Configuring, &e))?;
+        self.progress(Step::Connecting, &[]);
+        self.device
+            .connect(Some(&self.signal()))
+            .await
+            .map_err(|e| self.fail(Step::Connecting, &e))?;
+        let id = self
+            .wait_for_cloud(10 * 60_000, 3_000)
+            .await
+            .map_err(|e| self.fail(Step::WaitingForCloud, &e))?;
+        Ok(id.into())
+    }
+}
+
 #[wasm_bindgen]
 impl SetupFlow {
     /// `new SetupFlow({ device, cloud, expectedFingerprint, onProgress })`.
@@ -184,6 +290,11 @@ impl SetupFlow {
         })
     }
 
+    fn call(&self, op: Result<FlowOp, JsValue>) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move { state.dispatch(op?).await })
+    }
+
     /// While online: fetches claim codes ahead, one per device to set up
     /// (`{ devices = 1 }`). Resolves with how many are ready.
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
@@ -191,16 +302,9 @@ impl SetupFlow {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ devices?: number } | undefined")] options: JsValue,
     ) -> js_sys::Promise {
-        let state = self.state.clone();
-        let devices = convert::u32_field(&options, "devices");
-        promise(async move {
-            let devices = devices?.unwrap_or(1).max(1);
-            let ready = state
-                .prepare(devices)
-                .await
-                .map_err(|e| state.fail(Step::Preparing, &e))?;
-            Ok((ready as u32).into())
-        })
+        self.call(
+            convert::u32_field(&options, "devices").map(|d| FlowOp::Prepare(d.unwrap_or(1).max(1))),
+        )
     }
 
     /// Waits until the device answers (the customer is joining `Photon-XXXXXX`), reads its
@@ -210,39 +314,20 @@ impl SetupFlow {
         &self,
         #[wasm_bindgen(unchecked_param_type = "DeviceWaitOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
-        let state = self.state.clone();
-        let timeout_ms = convert::u32_field(&options, "timeoutMs");
-        let interval_ms = convert::u32_field(&options, "intervalMs");
-        promise(async move {
-            let (timeout_ms, interval_ms) = (
-                timeout_ms?.unwrap_or(5 * 60_000),
-                interval_ms?.unwrap_or(2_000),
-            );
-            let (id, claimed) = state
-                .wait_for_device(timeout_ms, interval_ms)
-                .await
-                .map_err(|e| state.fail(Step::WaitingForDevice, &e))?;
-            Ok(object(&[("id", id.into()), ("claimed", claimed.into())]))
-        })
+        self.call(
+            wait_options(&options, 5 * 60_000, 2_000).map(|(timeout_ms, interval_ms)| {
+                FlowOp::WaitForDevice {
+                    timeout_ms,
+                    interval_ms,
+                }
+            }),
+        )
     }
 
     /// The networks the device sees, strongest first.
     #[wasm_bindgen(unchecked_return_type = "Promise<ScanResult[]>")]
     pub fn scan(&self) -> js_sys::Promise {
-        let state = self.state.clone();
-        promise(async move {
-            state.progress(Step::Scanning, &[]);
-            let list = state
-                .device
-                .scan(Some(&state.signal()))
-                .await
-                .map_err(|e| state.fail(Step::Scanning, &e))?;
-            Ok(list
-                .iter()
-                .map(softap::Network::to_js)
-                .collect::<Array>()
-                .into())
-        })
+        self.call(Ok(FlowOp::Device(Op::Scan)))
     }
 
     /// Sends the claim code and the network.
@@ -251,32 +336,14 @@ impl SetupFlow {
         &self,
         #[wasm_bindgen(unchecked_param_type = "NetworkConfig")] network: JsValue,
     ) -> js_sys::Promise {
-        let state = self.state.clone();
-        let network = convert::network_options(&network);
-        promise(async move {
-            let network = network?;
-            state
-                .configure(&network)
-                .await
-                .map_err(|e| state.fail(Step::Configuring, &e))?;
-            Ok(JsValue::UNDEFINED)
-        })
+        self.call(convert::network_options(&network).map(FlowOp::Configure))
     }
 
     /// Tells the device to join; never resent (a lost reply means it is most likely
     /// joining already). Resolves with `{ acknowledged }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<ConnectResult>")]
     pub fn connect(&self) -> js_sys::Promise {
-        let state = self.state.clone();
-        promise(async move {
-            state.progress(Step::Connecting, &[]);
-            let acknowledged = state
-                .device
-                .connect(Some(&state.signal()))
-                .await
-                .map_err(|e| state.fail(Step::Connecting, &e))?;
-            Ok(object(&[("acknowledged", acknowledged.into())]))
-        })
+        self.call(Ok(FlowOp::Device(Op::Connect)))
     }
 
     /// Back online: waits until the device is online and the customer's. Resolves with its
@@ -289,20 +356,14 @@ impl SetupFlow {
         )]
         options: JsValue,
     ) -> js_sys::Promise {
-        let state = self.state.clone();
-        let timeout_ms = convert::u32_field(&options, "timeoutMs");
-        let interval_ms = convert::u32_field(&options, "intervalMs");
-        promise(async move {
-            let (timeout_ms, interval_ms) = (
-                timeout_ms?.unwrap_or(10 * 60_000),
-                interval_ms?.unwrap_or(3_000),
-            );
-            let id = state
-                .wait_for_cloud(timeout_ms, interval_ms)
-                .await
-                .map_err(|e| state.fail(Step::WaitingForCloud, &e))?;
-            Ok(id.into())
-        })
+        self.call(
+            wait_options(&options, 10 * 60_000, 3_000).map(|(timeout_ms, interval_ms)| {
+                FlowOp::WaitForCloud {
+                    timeout_ms,
+                    interval_ms,
+                }
+            }),
+        )
     }
 
     /// Every step for one device: `{ network }` (or `chooseNetwork(scan) => network`).
@@ -312,55 +373,7 @@ impl SetupFlow {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RunOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let state = self.state.clone();
-        promise(async move {
-            if state.codes.borrow().is_empty() {
-                state
-                    .prepare(1)
-                    .await
-                    .map_err(|e| state.fail(Step::Preparing, &e))?;
-            }
-            state
-                .wait_for_device(5 * 60_000, 2_000)
-                .await
-                .map_err(|e| state.fail(Step::WaitingForDevice, &e))?;
-            let network = match convert::field(&options, "chooseNetwork")
-                .and_then(|f| f.dyn_into::<Function>().ok())
-            {
-                Some(choose) => {
-                    state.progress(Step::Scanning, &[]);
-                    let list = state
-                        .device
-                        .scan(Some(&state.signal()))
-                        .await
-                        .map_err(|e| state.fail(Step::Scanning, &e))?;
-                    let list: Array = list.iter().map(softap::Network::to_js).collect();
-                    let chosen = choose.call1(&JsValue::NULL, &list)?;
-                    match chosen.dyn_into::<js_sys::Promise>() {
-                        Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await?,
-                        Err(value) => value,
-                    }
-                }
-                None => convert::field(&options, "network")
-                    .ok_or_else(|| convert::type_error("network"))?,
-            };
-            let network = convert::network_options(&network)?;
-            state
-                .configure(&network)
-                .await
-                .map_err(|e| state.fail(Step::Configuring, &e))?;
-            state.progress(Step::Connecting, &[]);
-            state
-                .device
-                .connect(Some(&state.signal()))
-                .await
-                .map_err(|e| state.fail(Step::Connecting, &e))?;
-            let id = state
-                .wait_for_cloud(10 * 60_000, 3_000)
-                .await
-                .map_err(|e| state.fail(Step::WaitingForCloud, &e))?;
-            Ok(id.into())
-        })
+        self.call(Ok(FlowOp::Run(options)))
     }
 
     /// Gets ready for the next device of the installation (same network, same customer):
@@ -394,4 +407,15 @@ impl SetupFlow {
     pub fn claim_codes_ready(&self) -> u32 {
         self.state.codes.borrow().len() as u32
     }
+}
+
+fn wait_options(
+    options: &JsValue,
+    timeout_ms: u32,
+    interval_ms: u32,
+) -> Result<(u32, u32), JsValue> {
+    Ok((
+        convert::u32_field(options, "timeoutMs")?.unwrap_or(timeout_ms),
+        convert::u32_field(options, "intervalMs")?.unwrap_or(interval_ms),
+    ))
 }

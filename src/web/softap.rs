@@ -8,13 +8,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
+use crate::protocol::flow::Step;
 use crate::protocol::transport::{self, Failure, FailureContext, Permission};
 use crate::protocol::{
     networks, read_reply, ClaimCode, Command, DeviceInfo, DeviceKey, Error, NetworkOptions,
     Progress, Reply, Request, CONTENT_TYPE,
 };
 use crate::web::convert::{self, object, promise};
-use crate::web::error::{step_of, to_js_in};
+use crate::web::error::to_js_in;
 use crate::web::fetch::{self, DeviceLock, FetchError, Outgoing};
 
 pub(crate) struct Inner {
@@ -133,75 +134,32 @@ impl SoftAp {
     /// `version` → the protocol version (always 2).
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn version(&self) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            match inner.command(&Request::version(), None).await {
-                Ok(Reply::Version(v)) => Ok(v.into()),
-                Ok(_) => Err(unexpected(Command::Version)),
-                Err(e) => Err(to_js_in(&e, step_of(Command::Version))),
-            }
-        })
+        self.call(Op::Version)
     }
 
     /// `device-id` → `{ id, claimed }`, the id lower case.
     #[wasm_bindgen(js_name = deviceInfo, unchecked_return_type = "Promise<DeviceInfo>")]
     pub fn device_info(&self) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let info = inner.device_info(None).await;
-            info.map(|i| device_info_js(&i))
-                .map_err(|e| to_js_in(&e, step_of(Command::DeviceId)))
-        })
+        self.call(Op::DeviceInfo)
     }
 
     /// `public-key` → `{ fingerprint, bits }`; the key is kept for `configure`. With
     /// `expectedFingerprint`, rejects with `fingerprint-mismatch` for another key.
     #[wasm_bindgen(js_name = publicKey, unchecked_return_type = "Promise<PublicKeyInfo>")]
     pub fn public_key(&self) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let key = inner
-                .public_key(None)
-                .await
-                .map_err(|e| to_js_in(&e, step_of(Command::PublicKey)))?;
-            Ok(object(&[
-                ("fingerprint", key.fingerprint_hex().into()),
-                ("bits", (key.bits() as u32).into()),
-            ]))
-        })
+        self.call(Op::PublicKey)
     }
 
     /// `scan-ap` → one entry per network name (the strongest access point), strongest first.
     #[wasm_bindgen(unchecked_return_type = "Promise<ScanResult[]>")]
     pub fn scan(&self) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let list = inner
-                .scan(None)
-                .await
-                .map_err(|e| to_js_in(&e, step_of(Command::ScanAp)))?;
-            Ok(list
-                .iter()
-                .map(Network::to_js)
-                .collect::<js_sys::Array>()
-                .into())
-        })
+        self.call(Op::Scan)
     }
 
     /// `set` with the claim code.
     #[wasm_bindgen(js_name = setClaimCode, unchecked_return_type = "Promise<void>")]
-    pub fn set_claim_code(&self, code: &str) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        let code = ClaimCode::new(code);
-        promise(async move {
-            let result = match code {
-                Ok(code) => inner.set_claim_code(&code, None).await,
-                Err(e) => Err(e),
-            };
-            result
-                .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| to_js_in(&e, step_of(Command::Set)))
-        })
+    pub fn set_claim_code(&self, code: String) -> js_sys::Promise {
+        self.call(Op::SetClaimCode(code))
     }
 
     /// `configure-ap`: checks the network, fetches the key if needed, encrypts, sends.
@@ -210,42 +168,97 @@ impl SoftAp {
         &self,
         #[wasm_bindgen(unchecked_param_type = "NetworkConfig")] network: JsValue,
     ) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        let options = convert::network_options(&network);
-        promise(async move {
-            let result = inner.configure(&options?, None).await;
-            result
-                .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| to_js_in(&e, step_of(Command::ConfigureAp)))
-        })
+        match convert::network_options(&network) {
+            Ok(options) => self.call(Op::Configure(options)),
+            Err(e) => js_sys::Promise::reject(&e),
+        }
     }
 
     /// `connect-ap` → `{ acknowledged }`. Never resent: a lost reply (`acknowledged:
     /// false`) most likely means the device is already leaving to join the network.
     #[wasm_bindgen(unchecked_return_type = "Promise<ConnectResult>")]
     pub fn connect(&self) -> js_sys::Promise {
+        self.call(Op::Connect)
+    }
+
+    fn call(&self, op: Op) -> js_sys::Promise {
         let inner = self.inner.clone();
+        let step = op.step();
         promise(async move {
-            let acknowledged = inner
-                .connect(None)
+            inner
+                .run(op, None)
                 .await
-                .map_err(|e| to_js_in(&e, step_of(Command::ConnectAp)))?;
-            Ok(object(&[("acknowledged", acknowledged.into())]))
+                .map_err(|e| to_js_in(&e, step.name()))
         })
     }
 }
 
-fn unexpected(command: Command) -> JsValue {
-    to_js_in(
-        &Error::InvalidResponse {
-            command,
-            reason: "unexpected reply",
-        },
-        step_of(command),
-    )
+/// What a `SoftAP` method asks of the device. One dispatcher for all of them keeps one
+/// state machine in the wasm instead of one per method.
+pub(crate) enum Op {
+    Version,
+    DeviceInfo,
+    PublicKey,
+    Scan,
+    SetClaimCode(String),
+    Configure(NetworkOptions),
+    Connect,
+}
+
+impl Op {
+    /// The setup step the operation belongs to.
+    pub(crate) fn step(&self) -> Step {
+        match self {
+            Op::Version | Op::DeviceInfo | Op::PublicKey => Step::DeviceFound,
+            Op::Scan => Step::Scanning,
+            Op::SetClaimCode(_) | Op::Configure(_) => Step::Configuring,
+            Op::Connect => Step::Connecting,
+        }
+    }
+}
+
+fn unexpected(command: Command) -> Error {
+    Error::InvalidResponse {
+        command,
+        reason: "unexpected reply",
+    }
 }
 
 impl Inner {
+    /// Runs one operation and converts its result for JS.
+    pub(crate) async fn run(&self, op: Op, cancel: Option<&AbortSignal>) -> Result<JsValue, Error> {
+        Ok(match op {
+            Op::Version => match self.command(&Request::version(), cancel).await? {
+                Reply::Version(v) => v.into(),
+                _ => return Err(unexpected(Command::Version)),
+            },
+            Op::DeviceInfo => device_info_js(&self.device_info(cancel).await?),
+            Op::PublicKey => {
+                let key = self.public_key(cancel).await?;
+                object(&[
+                    ("fingerprint", key.fingerprint_hex().into()),
+                    ("bits", (key.bits() as u32).into()),
+                ])
+            }
+            Op::Scan => self
+                .scan(cancel)
+                .await?
+                .iter()
+                .map(Network::to_js)
+                .collect::<js_sys::Array>()
+                .into(),
+            Op::SetClaimCode(code) => {
+                self.set_claim_code(&ClaimCode::new(&code)?, cancel).await?;
+                JsValue::UNDEFINED
+            }
+            Op::Configure(options) => {
+                self.configure(&options, cancel).await?;
+                JsValue::UNDEFINED
+            }
+            Op::Connect => object(&[("acknowledged", self.connect(cancel).await?.into())]),
+        })
+    }
+
     /// The next device of an installation answers at the same address: forget the key
     /// (and which fingerprint to expect, unless a new one is given).
     pub(crate) fn forget_device(&self, expected_fingerprint: Option<String>) {
@@ -449,8 +462,7 @@ impl Inner {
 }
 
 fn is_loopback(url: &str) -> bool {
-    transport::url_host(url)
-        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "::1")
+    transport::url_host(url).is_some_and(transport::is_loopback)
 }
 
 fn page_protocol() -> Option<String> {
