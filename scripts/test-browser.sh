@@ -22,4 +22,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-$CARGO test --target wasm32-unknown-unknown $WASM_BUILD_STD --test web --test client "$@"
+# Default: every browser test; `scripts/test-browser.sh --test bench_flow -- --nocapture`
+# runs the flow benchmark instead.
+if [ $# -eq 0 ]; then set -- --test web --test client; fi
+$CARGO test --target wasm32-unknown-unknown $WASM_BUILD_STD "$@"

@@ -128,7 +128,9 @@ async fn set_up(index: usize, cloud: &Cloud, claim_code: &str, network: Value) -
     assert_eq!(info["claimed"], false);
     let key = rust(await_js(soft_ap.public_key()).await.unwrap());
     assert_eq!(key["bits"], 1024);
-    await_js(soft_ap.set_claim_code(claim_code.to_owned())).await.unwrap();
+    await_js(soft_ap.set_claim_code(claim_code.to_owned()))
+        .await
+        .unwrap();
     await_js(soft_ap.configure(js(&network))).await.unwrap();
     let connected = rust(await_js(soft_ap.connect()).await.unwrap());
     assert_eq!(connected["acknowledged"], true);
@@ -353,7 +355,9 @@ async fn a_lost_connect_reply_means_probably_connecting_and_is_never_resent() {
     let code = claim_code(&cloud).await;
     let soft_ap = device(1, json!({"timeoutMs": 2000}));
     let info = rust(await_js(soft_ap.device_info()).await.unwrap());
-    await_js(soft_ap.set_claim_code(code.clone())).await.unwrap();
+    await_js(soft_ap.set_claim_code(code.clone()))
+        .await
+        .unwrap();
     await_js(soft_ap.configure(js(&json!({"ssid": "Guest"}))))
         .await
         .unwrap();

@@ -191,6 +191,11 @@ impl Device {
         &self.id
     }
 
+    /// Scan timing.
+    pub fn radio_timing(&self) -> RadioTiming {
+        self.timing
+    }
+
     /// Firmware profile.
     pub fn firmware(&self) -> Firmware {
         self.firmware

@@ -414,6 +414,11 @@ impl Inner {
                 Ok(Some(chunk)) => {
                     body.extend_from_slice(&chunk);
                     // Done at the first whole JSON value: 0.6 firmware never ends its body.
+                    // Every reply is an object, so only a `}` can complete one: parsing after
+                    // each of the public key's ~600 one-byte chunks would be quadratic.
+                    if body.iter().rev().find(|b| !b.is_ascii_whitespace()) != Some(&b'}') {
+                        continue;
+                    }
                     match read_reply(command, &body, false) {
                         Ok(Progress::Complete(reply)) => return Ok(reply),
                         Ok(Progress::Partial) => {}

@@ -1,0 +1,147 @@
+//! `make bench`: a WPA2 setup through `SetupFlow` against softap-sim with 100 ms latency on
+//! every device request. Prints `flow_requests`, `flow_wall_ms` and `flow_sim_floor_ms` (what
+//! the simulator itself spends: latencies, scan and configure delays, leaving and joining).
+//! Asserts only what does not depend on time: the exact requests the protocol needs.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Promise, Reflect};
+use serde_json::{json, Value};
+use softap_web::web::cloud::Cloud;
+use softap_web::web::flow::SetupFlow;
+use softap_web::web::softap::SoftAp;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const CONTROL: &str = "http://127.0.0.1:18221";
+const CLOUD: &str = "http://127.0.0.1:18220";
+const BACKEND: &str = "http://127.0.0.1:18222";
+const DEVICE: &str = "http://127.0.0.1:18200";
+const LATENCY_MS: u64 = 100;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_with(url: &str, init: &JsValue) -> Promise;
+    #[wasm_bindgen(js_namespace = performance)]
+    fn now() -> f64;
+    #[wasm_bindgen(js_namespace = console)]
+    fn log(line: &str);
+}
+
+fn js(value: &Value) -> JsValue {
+    js_sys::JSON::parse(&value.to_string()).unwrap()
+}
+
+async fn http(method: &str, url: &str, body: Option<&str>) -> Value {
+    let init = Object::new();
+    Reflect::set(&init, &"method".into(), &method.into()).unwrap();
+    if let Some(body) = body {
+        Reflect::set(&init, &"body".into(), &body.into()).unwrap();
+    }
+    let response: web_sys::Response = JsFuture::from(fetch_with(url, &init))
+        .await
+        .unwrap()
+        .unchecked_into();
+    let text = JsFuture::from(response.text().unwrap())
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+#[wasm_bindgen_test]
+async fn bench_wpa2_flow_with_100ms_latency() {
+    http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
+    let token = http(
+        "POST",
+        &format!("{BACKEND}/customer-token"),
+        Some(r#"{"customer":"bench@example.com"}"#),
+    )
+    .await;
+    let cloud = Cloud::new(js(
+        &json!({"apiUrl": CLOUD, "accessToken": token["access_token"], "productId": 4242}),
+    ))
+    .unwrap();
+    let options = Object::new();
+    Reflect::set(
+        &options,
+        &"device".into(),
+        &JsValue::from(SoftAp::new(js(&json!({"baseUrl": DEVICE}))).unwrap()),
+    )
+    .unwrap();
+    Reflect::set(&options, &"cloud".into(), &JsValue::from(cloud)).unwrap();
+    let flow = SetupFlow::new(options.into()).unwrap();
+    // Online, before the customer switches networks: not part of the device flow.
+    JsFuture::from(flow.prepare(JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    http(
+        "POST",
+        &format!("{CONTROL}/faults?device=0"),
+        Some(&json!({"latency_ms": LATENCY_MS}).to_string()),
+    )
+    .await;
+
+    let start = now();
+    let mut marks = Vec::new();
+    JsFuture::from(flow.wait_for_device(js(&json!({"intervalMs": 10}))))
+        .await
+        .unwrap();
+    marks.push(("device", now()));
+    JsFuture::from(flow.scan()).await.unwrap();
+    marks.push(("scan", now()));
+    let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
+    JsFuture::from(flow.configure(js(&network))).await.unwrap();
+    marks.push(("configure", now()));
+    JsFuture::from(flow.connect()).await.unwrap();
+    marks.push(("connect", now()));
+    JsFuture::from(flow.wait_for_cloud(js(&json!({"intervalMs": 10}))))
+        .await
+        .unwrap();
+    marks.push(("cloud", now()));
+    let wall_ms = now() - start;
+    let mut last = start;
+    for (name, at) in &marks {
+        log(&format!("flow_step_{name}_ms: {}", (at - last).round()));
+        last = *at;
+    }
+
+    let state = http("GET", &format!("{CONTROL}/state"), None).await["devices"][0].clone();
+    let paths: Vec<&str> = state["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/device-id",
+            "/public-key",
+            "/scan-ap",
+            "/set",
+            "/configure-ap",
+            "/connect-ap"
+        ]
+    );
+    let t = &state["timing"];
+    let ms = |key: &str| t[key].as_u64().unwrap();
+    let floor = paths.len() as u64 * LATENCY_MS
+        + t["scanEntries"].as_u64().unwrap() * ms("scanEntryMs")
+        + 2 * ms("scanMs") // configure-ap on 0.7 scans twice for a WPA network
+        + ms("teardownMs")
+        + ms("joinMs");
+    log(&format!("flow_requests: {}", paths.len()));
+    log(&format!("flow_wall_ms: {}", wall_ms.round()));
+    log(&format!("flow_sim_floor_ms: {floor}"));
+    log(&format!(
+        "flow_overhead_percent: {:.1}",
+        (wall_ms / floor as f64 - 1.0) * 100.0
+    ));
+    http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
+}
