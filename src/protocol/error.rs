@@ -665,6 +665,16 @@ mod tests {
     }
 
     #[test]
+    fn the_typescript_union_and_the_readme_list_every_code() {
+        let types = include_str!("../web/types.rs");
+        let readme = include_str!("../../README.md");
+        for code in Error::CODES {
+            assert!(types.contains(&format!("\"{code}\"")), "{code} missing from the ErrorCode type");
+            assert!(readme.contains(&format!("`{code}`")), "{code} missing from the README");
+        }
+    }
+
+    #[test]
     fn every_message_is_a_sentence() {
         for error in every_variant() {
             let message = error.to_string();
