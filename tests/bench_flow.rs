@@ -4,54 +4,29 @@
 //! Asserts only what does not depend on time: the exact requests the protocol needs.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Object, Reflect};
 use serde_json::{json, Value};
 use softap_web::web::cloud::Cloud;
 use softap_web::web::flow::SetupFlow;
 use softap_web::web::softap::SoftAp;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const CONTROL: &str = "http://127.0.0.1:18221";
-const CLOUD: &str = "http://127.0.0.1:18220";
-const BACKEND: &str = "http://127.0.0.1:18222";
-const DEVICE: &str = "http://127.0.0.1:18200";
+mod support;
+use support::{http, js, BACKEND, CLOUD, CONTROL, DEVICES};
+
+const DEVICE: &str = DEVICES[0];
 const LATENCY_MS: u64 = 100;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_with(url: &str, init: &JsValue) -> Promise;
     #[wasm_bindgen(js_namespace = performance)]
     fn now() -> f64;
     #[wasm_bindgen(js_namespace = console)]
     fn log(line: &str);
-}
-
-fn js(value: &Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap()
-}
-
-async fn http(method: &str, url: &str, body: Option<&str>) -> Value {
-    let init = Object::new();
-    Reflect::set(&init, &"method".into(), &method.into()).unwrap();
-    if let Some(body) = body {
-        Reflect::set(&init, &"body".into(), &body.into()).unwrap();
-    }
-    let response: web_sys::Response = JsFuture::from(fetch_with(url, &init))
-        .await
-        .unwrap()
-        .unchecked_into();
-    let text = JsFuture::from(response.text().unwrap())
-        .await
-        .unwrap()
-        .as_string()
-        .unwrap();
-    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 #[wasm_bindgen_test]

@@ -8,62 +8,16 @@ use serde_json::{json, Value};
 use softap_web::web::cloud::Cloud;
 use softap_web::web::softap::SoftAp;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const CONTROL: &str = "http://127.0.0.1:18221";
-const CLOUD: &str = "http://127.0.0.1:18220";
-const BACKEND: &str = "http://127.0.0.1:18222";
-const DEVICES: [&str; 3] = [
-    "http://127.0.0.1:18200",
-    "http://127.0.0.1:18201",
-    "http://127.0.0.1:18202",
-];
-const PRODUCT: u32 = 4242;
+mod support;
+use support::{http, js, rust, BACKEND, CLOUD, CONTROL, DEVICES, PRODUCT};
+
 const OTHER_KEY_FINGERPRINT: &str =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_with(url: &str, init: &JsValue) -> Promise;
-}
-
-fn js(value: &Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap()
-}
-
-fn rust(value: JsValue) -> Value {
-    if value.is_undefined() {
-        return Value::Null;
-    }
-    serde_json::from_str(
-        &js_sys::JSON::stringify(&value)
-            .unwrap()
-            .as_string()
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-async fn http(method: &str, url: &str, body: Option<&str>) -> Value {
-    let init = Object::new();
-    Reflect::set(&init, &"method".into(), &method.into()).unwrap();
-    if let Some(body) = body {
-        Reflect::set(&init, &"body".into(), &body.into()).unwrap();
-    }
-    let response = JsFuture::from(fetch_with(url, &init)).await.unwrap();
-    let response: web_sys::Response = response.unchecked_into();
-    let text = JsFuture::from(response.text().unwrap())
-        .await
-        .unwrap()
-        .as_string()
-        .unwrap();
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
 
 async fn state(device: usize) -> Value {
     http("GET", &format!("{CONTROL}/state"), None).await["devices"][device].clone()

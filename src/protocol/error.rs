@@ -669,8 +669,14 @@ mod tests {
         let types = include_str!("../web/types.rs");
         let readme = include_str!("../../README.md");
         for code in Error::CODES {
-            assert!(types.contains(&format!("\"{code}\"")), "{code} missing from the ErrorCode type");
-            assert!(readme.contains(&format!("`{code}`")), "{code} missing from the README");
+            assert!(
+                types.contains(&format!("\"{code}\"")),
+                "{code} missing from the ErrorCode type"
+            );
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "{code} missing from the README"
+            );
         }
     }
 
