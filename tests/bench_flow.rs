@@ -86,6 +86,12 @@ async fn bench_wpa2_flow_with_100ms_latency() {
         last = *at;
     }
 
+    // One more wait, the device long online: what a single successful check costs.
+    let again = now();
+    JsFuture::from(flow.wait_for_cloud(js(&json!({"intervalMs": 10}))))
+        .await
+        .unwrap();
+    log(&format!("flow_cloud_check_ms: {}", (now() - again).round()));
     let state = http("GET", &format!("{CONTROL}/state"), None).await["devices"][0].clone();
     let paths: Vec<&str> = state["log"]
         .as_array()

@@ -93,6 +93,7 @@ pub fn serve(addr: SocketAddr, handler: Arc<Handler>) -> std::io::Result<SocketA
 }
 
 fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
@@ -148,8 +149,11 @@ fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
         out.push_str(&format!("Content-Length: {}\r\n\r\n", response.body.len()));
-        writer.write_all(out.as_bytes())?;
-        writer.write_all(&response.body)?;
+        // One write: head and body apart would meet Nagle's algorithm and the client's
+        // delayed ACK, 40 ms per response.
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&response.body);
+        writer.write_all(&bytes)?;
         writer.flush()?;
         if close {
             return Ok(());
