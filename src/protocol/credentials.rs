@@ -394,7 +394,7 @@ fn passphrase(password: Option<&str>) -> Result<Secret, Error> {
     let password = password.ok_or(Error::PasswordRequired)?;
     let psk = password.len() == 64 && is_hex(password);
     let chars = password.chars().count();
-    if !psk && !(8..=63).contains(&chars) || !psk && password.len() > 63 {
+    if !psk && (!(8..=63).contains(&chars) || password.len() > 63) {
         return Err(Error::PassphraseLength);
     }
     no_nul(password)?;

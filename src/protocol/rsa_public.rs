@@ -291,7 +291,7 @@ mod tests {
                 // Mostly zeros: the encryptor must draw again until no padding byte is zero.
                 for b in dst.iter_mut() {
                     self.0 = self.0.wrapping_add(1);
-                    *b = if self.0 % 3 == 0 { self.0 } else { 0 };
+                    *b = if self.0.is_multiple_of(3) { self.0 } else { 0 };
                 }
                 Ok(())
             }

@@ -377,7 +377,7 @@ fn rest_of_entry(input: &[u8], at: usize, mut fields: Fields) -> Step<(Option<Sc
 /// One entry per network name, the strongest signal kept, strongest first (the device lists
 /// one entry per access point, spec §4.3). Ties keep the device's order.
 pub fn networks(mut entries: Vec<ScanEntry>) -> Vec<ScanEntry> {
-    entries.sort_by(|a, b| b.rssi.cmp(&a.rssi));
+    entries.sort_by_key(|e| core::cmp::Reverse(e.rssi));
     let mut seen: Vec<Vec<u8>> = Vec::new();
     entries.retain(|e| {
         if seen.contains(&e.ssid_bytes) {
