@@ -7,7 +7,7 @@ $CARGO build --quiet -p softap-sim
 cat <<TEXT
 
 softap-web demo
-  npm package:  $PWD/pkg  (import init, { DeviceKey } from "./pkg/softap_web.js")
+  npm package:  $PWD/pkg  (import init, { SoftAP, Cloud, SetupFlow } from "./pkg/softap_web.js")
   simulator:    a Photon in listening mode at http://127.0.0.1:8180 (TCP protocol :8181),
                 the cloud at http://127.0.0.1:8182, its state at http://127.0.0.1:8183/state,
                 a maker backend at http://127.0.0.1:8184 (POST /customer-token)
