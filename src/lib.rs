@@ -15,4 +15,6 @@ pub mod web;
 
 #[cfg(all(target_arch = "wasm32", feature = "small-allocator"))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// SAFETY: this wasm module runs on one thread (no shared memory, no atomics).
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -498,12 +498,19 @@ mod setup_flow {
     }
 
     #[wasm_bindgen_test]
-    async fn run_sets_up_a_device_with_every_step_reported() {
+    async fn every_step_of_a_setup_is_reported_in_order() {
         reset(0).await;
         let cloud = cloud_for("flow@example.com").await;
         let (flow, steps, _keep) = flow(0, Some(cloud), json!({}));
-        let network = json!({"network": {"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"}});
-        let id = await_js(flow.run(js(&network)))
+        await_js(flow.prepare(JsValue::UNDEFINED)).await.unwrap();
+        await_js(flow.wait_for_device(js(&json!({"intervalMs": 50}))))
+            .await
+            .unwrap();
+        await_js(flow.scan()).await.unwrap();
+        let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
+        await_js(flow.configure(js(&network))).await.unwrap();
+        await_js(flow.connect()).await.unwrap();
+        let id = await_js(flow.wait_for_cloud(js(&json!({"intervalMs": 50}))))
             .await
             .unwrap()
             .as_string()
@@ -514,6 +521,7 @@ mod setup_flow {
                 "preparing",
                 "waiting-for-device",
                 "device-found",
+                "scanning",
                 "configuring",
                 "connecting",
                 "waiting-for-cloud",

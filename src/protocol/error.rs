@@ -364,185 +364,116 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SsidLength { bytes: 0 } => f.write_str("Enter the network name."),
-            Self::SsidLength { bytes } => write!(
-                f,
-                "The network name is {bytes} bytes long; Wi-Fi allows at most 32. Check the name."
-            ),
+            Self::SsidLength { bytes } => {
+                write!(f, "The network name has {bytes} bytes; Wi-Fi allows 32. Check the name.")
+            }
             Self::UnsupportedCharacter { field, character } => write!(
                 f,
-                "The {} contains {}, which the device cannot store. Use a {} without it.",
-                field.label(),
+                "The device cannot store {} in a {}. Remove it.",
                 CharName(*character),
                 field.label()
             ),
-            Self::PassphraseLength => f.write_str(
-                "A WPA/WPA2 password has 8 to 63 characters (or is 64 hex digits). \
-                 Check the password.",
-            ),
-            Self::WepKeyFormat => f.write_str(
-                "A WEP key has 5 or 13 characters, or 10 or 26 hex digits. Check the key.",
-            ),
-            Self::PasswordRequired => f.write_str("This network needs a password. Enter it."),
-            Self::PasswordNotAllowed => f.write_str(
-                "The network is open, yet a password was given. Choose the network's real \
-                 security, or clear the password.",
-            ),
-            Self::ClaimCodeLength { length } => write!(
-                f,
-                "The claim code has {length} characters; it must have 1 to 63. \
-                 Get a new claim code."
-            ),
-            Self::UnknownSecurity { name } => write!(
-                f,
-                "\"{name}\" is not a Wi-Fi security type this library knows. \
-                 Use a name such as \"wpa2_mixed\" or the number from the scan."
-            ),
-            Self::UnsupportedSecurity { value } => write!(
-                f,
-                "The device cannot join a network with security value {value}. \
-                 Choose the network's security explicitly."
-            ),
-            Self::UnknownEapMethod { name } => write!(
-                f,
-                "\"{name}\" is not an EAP method the device supports. Use \"peap\" or \"tls\"."
-            ),
-            Self::MissingField { field } => {
-                write!(f, "This network needs a {}. Enter it.", field.label())
+            Self::PassphraseLength => {
+                f.write_str("A WPA password has 8 to 63 characters, or 64 hex digits. Check it.")
             }
-            Self::FieldTooLong { field, max_bytes } => write!(
-                f,
-                "The {} is too long: the device stores at most {max_bytes} bytes.",
-                field.label()
-            ),
-            Self::NotPem { field } => write!(
-                f,
-                "The {} must be PEM text (starting with \"-----BEGIN\").",
-                field.label()
-            ),
-            Self::SecurityMismatch => f.write_str(
-                "Enterprise settings (EAP method, identity, certificates) belong to a \
-                 WPA/WPA2-Enterprise network only. Check the network's security.",
-            ),
+            Self::WepKeyFormat => {
+                f.write_str("A WEP key has 5 or 13 characters, or 10 or 26 hex digits. Check it.")
+            }
+            Self::PasswordRequired => f.write_str("This network needs a password."),
+            Self::PasswordNotAllowed => {
+                f.write_str("A password was given for an open network. Check the security type.")
+            }
+            Self::ClaimCodeLength { length } => {
+                write!(f, "The claim code has {length} characters, not 1 to 63. Get a new one.")
+            }
+            Self::UnknownSecurity { name } => {
+                write!(f, "\"{name}\" is no known Wi-Fi security type. Use e.g. \"wpa2\".")
+            }
+            Self::UnsupportedSecurity { value } => {
+                write!(f, "The device cannot join networks of security {value}. Choose another type.")
+            }
+            Self::UnknownEapMethod { name } => {
+                write!(f, "\"{name}\" is no EAP method the device supports. Use \"peap\" or \"tls\".")
+            }
+            Self::MissingField { field } => write!(f, "This network needs a {}.", field.label()),
+            Self::FieldTooLong { field, max_bytes } => {
+                write!(f, "The {} is too long: the device keeps {max_bytes} bytes.", field.label())
+            }
+            Self::NotPem { field } => write!(f, "The {} must be PEM text (-----BEGIN …).", field.label()),
+            Self::SecurityMismatch => {
+                f.write_str("Enterprise settings belong to enterprise networks only. Check the security type.")
+            }
             Self::InvalidPublicKey(problem) => {
-                f.write_str("The device sent a public key that cannot be used (")?;
+                f.write_str("The device's key is unusable (")?;
                 match problem {
-                    KeyProblem::NotHex => f.write_str("not hexadecimal")?,
-                    KeyProblem::NotDer => f.write_str("not a DER key")?,
-                    KeyProblem::NotRsa => f.write_str("not an RSA key")?,
-                    KeyProblem::TrailingData => f.write_str("unexpected bytes after the key")?,
-                    KeyProblem::UnsupportedSize { bits } => {
-                        write!(f, "{bits} bits; 1024 to 4096 are accepted")?
-                    }
-                    KeyProblem::BadExponent => f.write_str("unsafe public exponent")?,
+                    KeyProblem::NotHex => f.write_str("not hex")?,
+                    KeyProblem::NotDer => f.write_str("not DER")?,
+                    KeyProblem::NotRsa => f.write_str("not RSA")?,
+                    KeyProblem::TrailingData => f.write_str("trailing bytes")?,
+                    KeyProblem::UnsupportedSize { bits } => write!(f, "{bits} bits")?,
+                    KeyProblem::BadExponent => f.write_str("unsafe exponent")?,
                 }
-                f.write_str("). Restart the device's setup mode and try again.")
+                f.write_str("). Restart its setup mode.")
             }
             Self::FingerprintMismatch => f.write_str(
-                "This device is not the one expected: its key does not match. Nothing was sent \
-                 to it. Check that you joined the right device's Wi-Fi network.",
+                "This is not the expected device: its key differs. Nothing was sent. Join the right device's network.",
             ),
-            Self::InvalidFingerprint => {
-                f.write_str("The expected device fingerprint must be 64 hex digits.")
+            Self::InvalidFingerprint => f.write_str("A device fingerprint has 64 hex digits."),
+            Self::RandomUnavailable => f.write_str("No secure random numbers here. Try another browser."),
+            Self::EncryptionFailed => f.write_str("The secret is too long for the device's key."),
+            Self::InvalidResponse { command, reason } => {
+                write!(f, "The device's reply to {} is unreadable ({reason}). Try again.", command.name())
             }
-            Self::RandomUnavailable => f.write_str(
-                "This browser could not provide secure random numbers. Try another browser.",
+            Self::RequestIgnored { command: Command::ConfigureAp } => f.write_str(
+                "The device ignored the network settings. Enterprise networks need Device OS 0.7.0 or later.",
             ),
-            Self::EncryptionFailed => {
-                f.write_str("The secret is too long to encrypt with the device's key.")
+            Self::RequestIgnored { command } => {
+                write!(f, "The device ignored {}. Try again.", command.name())
             }
-            Self::InvalidResponse { command, reason } => write!(
-                f,
-                "The device sent an unreadable reply to {} ({reason}). Try again.",
-                command.name()
-            ),
-            Self::RequestIgnored {
-                command: Command::ConfigureAp,
-            } => f.write_str(
-                "The device did not accept the network settings. Enterprise networks need \
-                 Device OS 0.7.0 or later on the device.",
-            ),
-            Self::RequestIgnored { command } => write!(
-                f,
-                "The device did not accept the {} request. Try again.",
-                command.name()
-            ),
             Self::NetworkNotFound => f.write_str(
-                "The device cannot see this network. Move it closer to the router, check the \
-                 name, and make sure the network uses 2.4 GHz.",
+                "The device cannot see this network. Check the name; it must be 2.4 GHz and in range.",
             ),
-            Self::DeviceRejectedSsid => {
-                f.write_str("The device refused the network name's length. Check the name.")
+            Self::DeviceRejectedSsid => f.write_str("The device refused the network name. Check it."),
+            Self::DeviceRejectedPassword => f.write_str("The device refused the password's length. Check it."),
+            Self::DecryptionFailed { code } => {
+                write!(f, "The device could not decrypt (code {code}). Restart its setup mode.")
             }
-            Self::DeviceRejectedPassword => {
-                f.write_str("The device refused the password's length. Check the password.")
+            Self::EnterpriseRejected => {
+                f.write_str("The device refused the enterprise settings. Check user, password, certificates.")
             }
-            Self::DecryptionFailed { code } => write!(
-                f,
-                "The device could not decrypt the password (code {code}). Restart its setup \
-                 mode and try again."
-            ),
-            Self::EnterpriseRejected => f.write_str(
-                "The device refused the enterprise settings. Check the user name, password \
-                 and certificates.",
-            ),
-            Self::StorageFailed { command, code } => write!(
-                f,
-                "The device could not save the data of {} (code {code}). Restart it and try \
-                 again.",
-                command.name()
-            ),
-            Self::ClaimCodeRejected => {
-                f.write_str("The device refused the claim code. Get a new claim code.")
+            Self::StorageFailed { command, code } => {
+                write!(f, "The device could not save {} (code {code}). Restart it.", command.name())
             }
-            Self::PublicKeyUnavailable => f.write_str(
-                "The device could not read its own key. Restart it and try again; if this \
-                 persists, contact the manufacturer.",
-            ),
-            Self::DeviceError { command, code } => write!(
-                f,
-                "The device reported error {code} for {}. Try again.",
-                command.name()
-            ),
-            Self::Timeout { command } => write!(
-                f,
-                "The device did not answer {} in time. Stay close to it and try again.",
-                command.name()
-            ),
-            Self::DeviceUnreachable => f.write_str(
-                "The device cannot be reached. Join its Wi-Fi network (Photon-…) and make sure \
-                 its light is blinking blue.",
-            ),
-            Self::LocalNetworkDenied => f.write_str(
-                "This browser was not allowed to reach devices on the local network. Allow it \
-                 in the site settings (local network access) and try again.",
-            ),
-            Self::MixedContentBlocked => f.write_str(
-                "This browser does not let a secure page talk to the device directly. Use the \
-                 setup page served by the device, or Chrome.",
-            ),
-            Self::DeviceHttpStatus { command, status } => write!(
-                f,
-                "The device answered {} with HTTP {status}. Try again.",
-                command.name()
-            ),
+            Self::ClaimCodeRejected => f.write_str("The device refused the claim code. Get a new one."),
+            Self::PublicKeyUnavailable => {
+                f.write_str("The device cannot read its key. Restart it; if that persists, contact the maker.")
+            }
+            Self::DeviceError { command, code } => {
+                write!(f, "The device reported error {code} for {}. Try again.", command.name())
+            }
+            Self::Timeout { command } => {
+                write!(f, "The device did not answer {} in time. Stay close and try again.", command.name())
+            }
+            Self::DeviceUnreachable => {
+                f.write_str("The device is unreachable. Join its Wi-Fi (Photon-…); its light must blink blue.")
+            }
+            Self::LocalNetworkDenied => {
+                f.write_str("Local network access was denied. Allow it in the site settings and try again.")
+            }
+            Self::MixedContentBlocked => {
+                f.write_str("This browser blocks a secure page from the device. Use the device's own page.")
+            }
+            Self::DeviceHttpStatus { command, status } => {
+                write!(f, "The device answered {} with HTTP {status}. Try again.", command.name())
+            }
             Self::Cancelled => f.write_str("Setup was cancelled."),
-            Self::TokenExpired => {
-                f.write_str("Your session has expired. Sign in again to continue the setup.")
+            Self::TokenExpired => f.write_str("Your session has expired. Sign in again."),
+            Self::TokenInvalid => f.write_str("Your session is not valid. Sign in again."),
+            Self::CloudError { status } => write!(f, "The cloud answered HTTP {status}. Try again soon."),
+            Self::CloudUnreachable => f.write_str("The cloud is unreachable. Get back online."),
+            Self::ClaimTimeout => {
+                f.write_str("The device did not come online. Blinking green may mean a wrong Wi-Fi password.")
             }
-            Self::TokenInvalid => {
-                f.write_str("Your session is not valid. Sign in again to continue the setup.")
-            }
-            Self::CloudError { status } => write!(
-                f,
-                "The cloud service answered with an error (HTTP {status}). Try again in a moment."
-            ),
-            Self::CloudUnreachable => f.write_str(
-                "The cloud cannot be reached. Check that this device is back on the internet.",
-            ),
-            Self::ClaimTimeout => f.write_str(
-                "The device did not come online. If its light blinks green, the Wi-Fi password \
-                 may be wrong: set it up again.",
-            ),
         }
     }
 }

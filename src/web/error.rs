@@ -31,9 +31,3 @@ impl From<Error> for JsValue {
         to_js(&error).into()
     }
 }
-
-/// Every error code the library can produce, for a maker's translations.
-#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
-pub fn error_codes() -> Vec<String> {
-    Error::CODES.iter().map(|c| (*c).to_owned()).collect()
-}

@@ -162,7 +162,6 @@ enum FlowOp {
     Device(Op),
     Configure(NetworkOptions),
     WaitForCloud { timeout_ms: u32, interval_ms: u32 },
-    Run(JsValue),
 }
 
 impl State {
@@ -209,54 +208,7 @@ impl State {
                     .map_err(|e| self.fail(Step::WaitingForCloud, &e))?;
                 Ok(id.into())
             }
-            FlowOp::Run(options) => self.run(&options).await,
         }
-    }
-
-    /// Every step for one device.
-    async fn run(&self, options: &JsValue) -> Result<JsValue, JsValue> {
-        if self.codes.borrow().is_empty() {
-            self.prepare(1)
-                .await
-                .map_err(|e| self.fail(Step::Preparing, &e))?;
-        }
-        self.wait_for_device(5 * 60_000, 2_000)
-            .await
-            .map_err(|e| self.fail(Step::WaitingForDevice, &e))?;
-        let choose =
-            convert::field(options, "chooseNetwork").and_then(|f| f.dyn_into::<Function>().ok());
-        let network = match choose {
-            Some(choose) => {
-                self.progress(Step::Scanning, &[]);
-                let list = self
-                    .device
-                    .run(Op::Scan, Some(&self.signal()))
-                    .await
-                    .map_err(|e| self.fail(Step::Scanning, &e))?;
-                let chosen = choose.call1(&JsValue::NULL, &list)?;
-                match chosen.dyn_into::<js_sys::Promise>() {
-                    Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await?,
-                    Err(value) => value,
-                }
-            }
-            None => {
-                convert::field(options, "network").ok_or_else(|| convert::type_error("network"))?
-            }
-        };
-        let network = convert::network_options(&network)?;
-        self.configure(&network)
-            .await
-            .map_err(|e| self.fail(Step::Configuring, &e))?;
-        self.progress(Step::Connecting, &[]);
-        self.device
-            .connect(Some(&self.signal()))
-            .await
-            .map_err(|e| self.fail(Step::Connecting, &e))?;
-        let id = self
-            .wait_for_cloud(10 * 60_000, 3_000)
-            .await
-            .map_err(|e| self.fail(Step::WaitingForCloud, &e))?;
-        Ok(id.into())
     }
 }
 
@@ -364,16 +316,6 @@ impl SetupFlow {
                 }
             }),
         )
-    }
-
-    /// Every step for one device: `{ network }` (or `chooseNetwork(scan) => network`).
-    /// Resolves with the device id.
-    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn run(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "RunOptions")] options: JsValue,
-    ) -> js_sys::Promise {
-        self.call(Ok(FlowOp::Run(options)))
     }
 
     /// Gets ready for the next device of the installation (same network, same customer):

@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::protocol::{configure, DeviceKey as CoreKey};
+use crate::protocol::DeviceKey as CoreKey;
 use crate::web::JsResult;
 
 /// A device's RSA public key.
@@ -49,37 +49,5 @@ impl DeviceKey {
         Ok(self
             .0
             .encrypt_hex(&mut getrandom::SysRng, password.as_bytes())?)
-    }
-
-    /// Seals an EAP-TLS private key (PEM) with the AES-128-CBC hybrid: `{ ek, key }`.
-    #[wasm_bindgen(js_name = sealPrivateKey)]
-    pub fn seal_private_key(&self, pem: &str) -> JsResult<SealedKey> {
-        let sealed = configure::seal_private_key(&self.0, &mut getrandom::SysRng, pem.as_bytes())?;
-        Ok(SealedKey {
-            ek: sealed.encrypted_key,
-            key: sealed.ciphertext,
-        })
-    }
-}
-
-/// A private key sealed for the device.
-#[wasm_bindgen]
-pub struct SealedKey {
-    ek: String,
-    key: String,
-}
-
-#[wasm_bindgen]
-impl SealedKey {
-    /// RSA ciphertext of the AES key and IV, hex (the `ek` field).
-    #[wasm_bindgen(getter)]
-    pub fn ek(&self) -> String {
-        self.ek.clone()
-    }
-
-    /// AES-128-CBC ciphertext of the PEM, hex (the `key` field).
-    #[wasm_bindgen(getter)]
-    pub fn key(&self) -> String {
-        self.key.clone()
     }
 }

@@ -139,10 +139,4 @@ export interface DeviceWaitOptions {
   /** Default 2000. */
   intervalMs?: number;
 }
-
-export interface RunOptions {
-  network?: NetworkConfig;
-  /** Called with the scan when `network` is not given. */
-  chooseNetwork?: (networks: ScanResult[]) => NetworkConfig | Promise<NetworkConfig>;
-}
 "#;
