@@ -209,6 +209,31 @@ async fn open_peap_and_eap_tls_networks_arrive_decrypted() {
 }
 
 #[wasm_bindgen_test]
+async fn peap_and_eap_tls_setups_end_to_end() {
+    let networks = [
+        json!({"ssid": "Corp", "security": "wpa2_enterprise", "eap": "peap",
+               "innerIdentity": "alice", "password": "enterprise secret"}),
+        json!({"ssid": "Lab TLS", "security": "wpa2_enterprise_aes", "eap": "tls",
+               "clientCertificate": include_str!("fixtures/client-cert.pem"),
+               "privateKey": include_str!("fixtures/client-key.pem")}),
+    ];
+    for (i, network) in networks.into_iter().enumerate() {
+        reset(0).await;
+        let customer = format!("enterprise{i}@example.com");
+        let cloud = cloud_for(&customer).await;
+        let code = claim_code(&cloud).await;
+        set_up(0, &cloud, &code, network.clone()).await;
+        let s = state(0).await;
+        assert_eq!(
+            s["joined"], network["ssid"],
+            "the device joined with what it decrypted"
+        );
+        assert_eq!(s["claimedBy"].as_str(), Some(customer.as_str()));
+    }
+    reset(0).await;
+}
+
+#[wasm_bindgen_test]
 async fn non_ascii_ssid_and_password() {
     reset(0).await;
     let soft_ap = device(0, json!({}));
