@@ -78,8 +78,8 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 echo "export CHROMEDRIVER=$(command -v chromedriver)" >> .tools/env.new
 
-# --- npm tools (wasm-opt, terser, Particle's softap-setup), as locked in package-lock.json --
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] \
+# --- npm tools (wasm-opt, terser, tsc, Particle's softap-setup), locked in package-lock.json
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] || [ ! -x node_modules/.bin/tsc ] \
    || [ ! -d node_modules/softap-setup ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   command -v npm >/dev/null || apt_install nodejs npm
   log "npm ci"

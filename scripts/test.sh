@@ -8,5 +8,8 @@ $CARGO test --workspace
 echo "== reference client against the simulator (Particle's softap-setup, Node)"
 $CARGO build --quiet -p softap-sim
 SOFTAP_SIM_BIN=target/debug/softap-sim node --test --test-timeout=60000 sim/tests/
+echo "== the npm package and its TypeScript types (tests/types.ts, tsc --strict)"
+scripts/build-pkg.sh
+node_modules/.bin/tsc -p tests/tsconfig.json
 echo "== browser tests (headless Chromium)"
 scripts/test-browser.sh

@@ -46,15 +46,13 @@ async fn bench_wpa2_flow_with_100ms_latency() {
     Reflect::set(
         &options,
         &"device".into(),
-        &JsValue::from(SoftAp::new(js(&json!({"baseUrl": DEVICE}))).unwrap()),
+        &JsValue::from(SoftAp::new(Some(js(&json!({"baseUrl": DEVICE})))).unwrap()),
     )
     .unwrap();
     Reflect::set(&options, &"cloud".into(), &JsValue::from(cloud)).unwrap();
     let flow = SetupFlow::new(options.into()).unwrap();
     // Online, before the customer switches networks: not part of the device flow.
-    JsFuture::from(flow.prepare(JsValue::UNDEFINED))
-        .await
-        .unwrap();
+    JsFuture::from(flow.prepare(None)).await.unwrap();
     http(
         "POST",
         &format!("{CONTROL}/faults?device=0"),
@@ -64,7 +62,7 @@ async fn bench_wpa2_flow_with_100ms_latency() {
 
     let start = now();
     let mut marks = Vec::new();
-    JsFuture::from(flow.wait_for_device(js(&json!({"intervalMs": 10}))))
+    JsFuture::from(flow.wait_for_device(Some(js(&json!({"intervalMs": 10})))))
         .await
         .unwrap();
     marks.push(("device", now()));
@@ -75,7 +73,7 @@ async fn bench_wpa2_flow_with_100ms_latency() {
     marks.push(("configure", now()));
     JsFuture::from(flow.connect()).await.unwrap();
     marks.push(("connect", now()));
-    JsFuture::from(flow.wait_for_cloud(js(&json!({"intervalMs": 10}))))
+    JsFuture::from(flow.wait_for_cloud(Some(js(&json!({"intervalMs": 10})))))
         .await
         .unwrap();
     marks.push(("cloud", now()));
@@ -88,7 +86,7 @@ async fn bench_wpa2_flow_with_100ms_latency() {
 
     // One more wait, the device long online: what a single successful check costs.
     let again = now();
-    JsFuture::from(flow.wait_for_cloud(js(&json!({"intervalMs": 10}))))
+    JsFuture::from(flow.wait_for_cloud(Some(js(&json!({"intervalMs": 10})))))
         .await
         .unwrap();
     log(&format!("flow_cloud_check_ms: {}", (now() - again).round()));

@@ -60,7 +60,7 @@ fn device(index: usize, extra: Value) -> SoftAp {
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    SoftAp::new(js(&options)).unwrap()
+    SoftAp::new(Some(js(&options))).unwrap()
 }
 
 async fn cloud_for(customer: &str) -> Cloud {
@@ -90,7 +90,7 @@ async fn set_up(index: usize, cloud: &Cloud, claim_code: &str, network: Value) -
     assert_eq!(connected["acknowledged"], true);
     let id = info["id"].as_str().unwrap().to_owned();
     let claimed = rust(
-        await_js(cloud.wait_for_device(id.clone(), js(&json!({"intervalMs": 50}))))
+        await_js(cloud.wait_for_device(id.clone(), Some(js(&json!({"intervalMs": 50})))))
             .await
             .unwrap(),
     );
@@ -346,7 +346,7 @@ async fn a_lost_connect_reply_means_probably_connecting_and_is_never_resent() {
     assert_eq!(result["acknowledged"], false);
     assert_eq!(soft_ap.request_count(), before + 1, "connect-ap sent once");
     let id = info["id"].as_str().unwrap().to_owned();
-    await_js(cloud.wait_for_device(id, js(&json!({"intervalMs": 50}))))
+    await_js(cloud.wait_for_device(id, Some(js(&json!({"intervalMs": 50})))))
         .await
         .unwrap();
     assert_eq!(state(1).await["claimedBy"], "lost@example.com");
@@ -419,7 +419,10 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
 
 #[wasm_bindgen_test]
 async fn an_unreachable_device_is_reported_as_such() {
-    let soft_ap = SoftAp::new(js(&json!({"baseUrl": "http://127.0.0.1:9", "retries": 0}))).unwrap();
+    let soft_ap = SoftAp::new(Some(js(
+        &json!({"baseUrl": "http://127.0.0.1:9", "retries": 0}),
+    )))
+    .unwrap();
     let error = await_js(soft_ap.device_info()).await.unwrap_err();
     assert_eq!(code(&error), "device-unreachable");
 }
@@ -453,7 +456,7 @@ async fn an_expired_token_and_a_cancelled_wait() {
     let options = Object::new();
     Reflect::set(&options, &"intervalMs".into(), &50.into()).unwrap();
     Reflect::set(&options, &"signal".into(), &controller.signal()).unwrap();
-    let waiting = cloud.wait_for_device("3a0020001847333531323bcf".into(), options.into());
+    let waiting = cloud.wait_for_device("3a0020001847333531323bcf".into(), Some(options.into()));
     controller.abort();
     assert_eq!(code(&await_js(waiting).await.unwrap_err()), "cancelled");
 
@@ -463,10 +466,9 @@ async fn an_expired_token_and_a_cancelled_wait() {
         (code(&error), step(&error)),
         ("token-expired".into(), "preparing".into())
     );
-    let error =
-        await_js(cloud.wait_for_device("3a0020001847333531323bcf".into(), JsValue::UNDEFINED))
-            .await
-            .unwrap_err();
+    let error = await_js(cloud.wait_for_device("3a0020001847333531323bcf".into(), None))
+        .await
+        .unwrap_err();
     assert_eq!(
         (code(&error), step(&error)),
         ("token-expired".into(), "waiting-for-cloud".into())
@@ -477,9 +479,10 @@ async fn an_expired_token_and_a_cancelled_wait() {
 async fn a_wait_gives_up_at_its_deadline() {
     let cloud = cloud_for("patient@example.com").await;
     let options = json!({"timeoutMs": 200, "intervalMs": 50});
-    let error = await_js(cloud.wait_for_device("3a0020001847333531323bcf".into(), js(&options)))
-        .await
-        .unwrap_err();
+    let error =
+        await_js(cloud.wait_for_device("3a0020001847333531323bcf".into(), Some(js(&options))))
+            .await
+            .unwrap_err();
     assert_eq!(code(&error), "claim-timeout");
 }
 
@@ -527,15 +530,15 @@ mod setup_flow {
         reset(0).await;
         let cloud = cloud_for("flow@example.com").await;
         let (flow, steps, _keep) = flow(0, Some(cloud), json!({}));
-        await_js(flow.prepare(JsValue::UNDEFINED)).await.unwrap();
-        await_js(flow.wait_for_device(js(&json!({"intervalMs": 50}))))
+        await_js(flow.prepare(None)).await.unwrap();
+        await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))
             .await
             .unwrap();
         await_js(flow.scan()).await.unwrap();
         let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
         await_js(flow.configure(js(&network))).await.unwrap();
         await_js(flow.connect()).await.unwrap();
-        let id = await_js(flow.wait_for_cloud(js(&json!({"intervalMs": 50}))))
+        let id = await_js(flow.wait_for_cloud(Some(js(&json!({"intervalMs": 50})))))
             .await
             .unwrap()
             .as_string()
@@ -568,7 +571,7 @@ mod setup_flow {
         let cloud = cloud_for("installation@example.com").await;
         let (flow, _steps, _keep) = flow(0, Some(cloud), json!({}));
         assert_eq!(
-            await_js(flow.prepare(js(&json!({"devices": 2}))))
+            await_js(flow.prepare(Some(js(&json!({"devices": 2})))))
                 .await
                 .unwrap(),
             2
@@ -586,7 +589,7 @@ mod setup_flow {
                 flow.next(None);
             }
             let info = rust(
-                await_js(flow.wait_for_device(js(&json!({"intervalMs": 50}))))
+                await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))
                     .await
                     .unwrap(),
             );
@@ -600,7 +603,7 @@ mod setup_flow {
                 .await
                 .unwrap();
             await_js(flow.connect()).await.unwrap();
-            let id = await_js(flow.wait_for_cloud(js(&json!({"intervalMs": 50}))))
+            let id = await_js(flow.wait_for_cloud(Some(js(&json!({"intervalMs": 50})))))
                 .await
                 .unwrap()
                 .as_string()
@@ -623,7 +626,7 @@ mod setup_flow {
         reset(0).await;
         faults(0, json!({"latency_ms": 2000})).await;
         let (flow, steps, _keep) = flow(0, None, json!({}));
-        let waiting = flow.wait_for_device(JsValue::UNDEFINED);
+        let waiting = flow.wait_for_device(None);
         flow.cancel();
         let error = await_js(waiting).await.unwrap_err();
         assert_eq!(
@@ -642,7 +645,7 @@ mod setup_flow {
             None,
             json!({"expectedFingerprint": OTHER_KEY_FINGERPRINT}),
         );
-        let error = await_js(flow.wait_for_device(js(&json!({"intervalMs": 50}))))
+        let error = await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))
             .await
             .unwrap_err();
         assert_eq!(

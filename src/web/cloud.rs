@@ -94,8 +94,9 @@ impl Cloud {
     pub fn wait_for_device(
         &self,
         device_id: String,
-        #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> js_sys::Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let inner = self.inner.clone();
         let signal =
             convert::field(&options, "signal").and_then(|s| s.dyn_into::<AbortSignal>().ok());

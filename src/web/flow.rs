@@ -252,8 +252,11 @@ impl SetupFlow {
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn prepare(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ devices?: number } | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ devices?: number }")] options: Option<
+            JsValue,
+        >,
     ) -> js_sys::Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         self.call(
             convert::u32_field(&options, "devices").map(|d| FlowOp::Prepare(d.unwrap_or(1).max(1))),
         )
@@ -264,8 +267,11 @@ impl SetupFlow {
     #[wasm_bindgen(js_name = waitForDevice, unchecked_return_type = "Promise<DeviceInfo>")]
     pub fn wait_for_device(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "DeviceWaitOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "DeviceWaitOptions")] options: Option<
+            JsValue,
+        >,
     ) -> js_sys::Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         self.call(
             wait_options(&options, 5 * 60_000, 2_000).map(|(timeout_ms, interval_ms)| {
                 FlowOp::WaitForDevice {
@@ -304,10 +310,11 @@ impl SetupFlow {
     pub fn wait_for_cloud(
         &self,
         #[wasm_bindgen(
-            unchecked_param_type = "{ timeoutMs?: number; intervalMs?: number } | undefined"
+            unchecked_optional_param_type = "{ timeoutMs?: number; intervalMs?: number }"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> js_sys::Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         self.call(
             wait_options(&options, 10 * 60_000, 3_000).map(|(timeout_ms, interval_ms)| {
                 FlowOp::WaitForCloud {
@@ -322,7 +329,7 @@ impl SetupFlow {
     /// forgets the last device's key; `expectedFingerprint` is the next device's, if known.
     pub fn next(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string | undefined")] expected_fingerprint: Option<
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] expected_fingerprint: Option<
             String,
         >,
     ) {

@@ -83,8 +83,9 @@ impl SoftAp {
     /// targetAddressSpace, expectedFingerprint })`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "SoftAPOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SoftAPOptions")] options: Option<JsValue>,
     ) -> Result<SoftAp, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let base_url = convert::string_field(&options, "baseUrl")?
             .unwrap_or_else(|| "http://192.168.0.1".into());
         let base_url = base_url.trim_end_matches('/').to_owned();
