@@ -221,7 +221,9 @@ impl Drop for DeviceLockGuard {
     fn drop(&mut self) {
         let mut state = self.lock.state.borrow_mut();
         state.0 = false;
-        if let Some(waker) = state.1.pop_front() {
+        // Wake every waiter, not one: a waiter whose future was dropped must not swallow
+        // the only wake-up. The first to run takes the lock; the others queue again.
+        for waker in state.1.drain(..) {
             waker.wake();
         }
     }
