@@ -7,13 +7,16 @@ $CARGO build --quiet -p softap-sim
 cat <<TEXT
 
 softap-web demo
+  open:         http://127.0.0.1:8080/   (the setup page of a made-up product, www/)
   npm package:  $PWD/pkg  (import init, { SoftAP, Cloud, SetupFlow } from "./pkg/softap_web.js")
   simulator:    a Photon in listening mode at http://127.0.0.1:8180 (TCP protocol :8181),
                 the cloud at http://127.0.0.1:8182, its state at http://127.0.0.1:8183/state,
                 a maker backend at http://127.0.0.1:8184 (POST /customer-token)
-  try:          curl http://127.0.0.1:8180/device-id
+  Wi-Fi passwords the simulated radio accepts: "Home WiFi" correct horse, "Guest" (open);
+  see sim/fixtures/networks.json.
 Ctrl-C stops it.
 
 TEXT
 exec target/debug/softap-sim --http 127.0.0.1:8180 --tcp 127.0.0.1:8181 --cloud 127.0.0.1:8182 \
-  --control 127.0.0.1:8183 --backend 127.0.0.1:8184 "$@"
+  --control 127.0.0.1:8183 --backend 127.0.0.1:8184 --www 127.0.0.1:8080=www --pkg pkg \
+  "$@"

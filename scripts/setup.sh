@@ -80,7 +80,8 @@ echo "export CHROMEDRIVER=$(command -v chromedriver)" >> .tools/env.new
 
 # --- npm tools (wasm-opt, terser, tsc, Particle's softap-setup), locked in package-lock.json
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] || [ ! -x node_modules/.bin/tsc ] \
-   || [ ! -d node_modules/softap-setup ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+   || [ ! -d node_modules/softap-setup ] || [ ! -d node_modules/playwright-core ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   command -v npm >/dev/null || apt_install nodejs npm
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null

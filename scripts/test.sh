@@ -11,5 +11,7 @@ SOFTAP_SIM_BIN=target/debug/softap-sim node --test --test-timeout=60000 sim/test
 echo "== the npm package and its TypeScript types (tests/types.ts, tsc --strict)"
 scripts/build-pkg.sh
 node_modules/.bin/tsc -p tests/tsconfig.json
+echo "== the setup page driven in Chromium (playwright-core; screenshots in target/e2e-screenshots)"
+node --test --test-timeout=60000 tests/e2e/
 echo "== browser tests (headless Chromium)"
 scripts/test-browser.sh

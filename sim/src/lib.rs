@@ -9,5 +9,6 @@ pub mod httpd;
 pub mod jsmn;
 pub mod server;
 pub mod simulator;
+pub mod static_files;
 
 pub use simulator::{Config, DeviceConfig, Simulator};

@@ -20,6 +20,8 @@ Addresses (default 127.0.0.1 with a free port; never use a real network here):
   --control ADDR       GET /state, POST /faults?device=N, /reset?device=N, /cloud/faults
   --backend ADDR       maker-backend stand-in: POST /customer-token
   --devices N          N devices; with fixed ports, device i adds i to them
+  --www ADDR=DIR       serve a page from DIR (the demo: www/)
+  --pkg DIR            serve the npm package at /pkg/ of that page
 Device:
   --firmware 0.7|0.6   firmware profile (default 0.7); a list sets one per device
   --key FILE           device key, PKCS#1 PEM (default: a new RSA-1024 key)
@@ -53,6 +55,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let mut device = DeviceConfig::default();
     let mut count = 1usize;
     let mut firmwares = Vec::new();
+    let mut www: Option<(SocketAddr, std::path::PathBuf)> = None;
+    let mut pkg: Option<std::path::PathBuf> = None;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -82,6 +86,16 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "--control" => config.control = Some(addr()?),
             "--backend" => config.backend = Some(addr()?),
             "--devices" => count = number()?.max(1) as usize,
+            "--www" => {
+                let (addr, dir) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--www {value}: ADDR=DIR"))?;
+                let addr = addr
+                    .parse::<SocketAddr>()
+                    .map_err(|e| format!("--www {value}: {e}"))?;
+                www = Some((addr, dir.into()));
+            }
+            "--pkg" => pkg = Some(value.into()),
             "--firmware" => {
                 firmwares = value
                     .split(',')
@@ -150,6 +164,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             d
         })
         .collect();
+    config.www = www.map(|(addr, dir)| (addr, dir, pkg));
     let simulator = Simulator::start(config)?;
     println!("{}", simulator.addresses());
     loop {

@@ -74,6 +74,8 @@ pub struct Config {
     pub control: Option<SocketAddr>,
     /// Maker-backend stand-in address; `None`: not served.
     pub backend: Option<SocketAddr>,
+    /// Static files for a demo page: address, page folder, npm package folder.
+    pub www: Option<(SocketAddr, std::path::PathBuf, Option<std::path::PathBuf>)>,
     /// Product id.
     pub product_id: u32,
     /// The two-legged OAuth client (the backend stand-in holds the secret).
@@ -90,6 +92,7 @@ impl Default for Config {
             cloud: loopback,
             control: Some(loopback),
             backend: Some(loopback),
+            www: None,
             product_id: 4242,
             client_id: "softap-sim-client".into(),
             client_secret: "softap-sim-secret".into(),
@@ -109,6 +112,8 @@ pub struct Simulator {
     pub control_addr: Option<SocketAddr>,
     /// Backend stand-in address.
     pub backend_addr: Option<SocketAddr>,
+    /// Demo page address.
+    pub www_addr: Option<SocketAddr>,
 }
 
 fn random_device_id() -> String {
@@ -179,12 +184,25 @@ impl Simulator {
             }
             None => None,
         };
+        let www_addr = match config.www {
+            Some((addr, www, pkg)) => Some(
+                httpd::serve(
+                    addr,
+                    Arc::new(move |r: &Request| {
+                        crate::static_files::serve(r, &www, pkg.as_deref())
+                    }),
+                )
+                .map_err(|e| format!("page server: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             devices,
             cloud,
             cloud_addr,
             control_addr,
             backend_addr,
+            www_addr,
         })
     }
 
@@ -199,6 +217,7 @@ impl Simulator {
             "cloud": format!("http://{}", self.cloud_addr),
             "control": self.control_addr.map(|a| format!("http://{a}")),
             "backend": self.backend_addr.map(|a| format!("http://{a}")),
+            "www": self.www_addr.map(|a| format!("http://{a}/")),
             "productId": self.cloud.lock().unwrap().product_id(),
         })
     }

@@ -1,0 +1,127 @@
+// The demo page (www/) driven as a person would, in Debian's Chromium through
+// playwright-core, against softap-sim serving the page, the device and the cloud.
+// Screenshots of every step go to target/e2e-screenshots/.
+//
+// Run: node --test tests/e2e/   (make test does, after building pkg/ and the simulator)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const shots = path.join(root, "target/e2e-screenshots");
+const PAGE = "http://127.0.0.1:8080/";
+const CONTROL = "http://127.0.0.1:8183";
+
+let sim;
+let browser;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  // The demo's addresses (www/index.html names them), with quicker joins.
+  sim = spawn(path.join(root, "target/debug/softap-sim"), [
+    "--http", "127.0.0.1:8180", "--tcp", "127.0.0.1:8181", "--cloud", "127.0.0.1:8182",
+    "--control", "127.0.0.1:8183", "--backend", "127.0.0.1:8184",
+    "--www", `127.0.0.1:8080=${path.join(root, "www")}`, "--pkg", path.join(root, "pkg"),
+    "--key", path.join(root, "tests/fixtures/device-1024.pem"),
+    "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    sim.once("exit", (code) => reject(new Error(`softap-sim exited with ${code}`)));
+    createInterface({ input: sim.stdout }).once("line", resolve);
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  sim?.kill();
+});
+
+async function reset() {
+  await fetch(`${CONTROL}/reset?device=0`, { method: "POST" });
+}
+
+async function deviceState() {
+  return (await (await fetch(`${CONTROL}/state`)).json()).devices[0];
+}
+
+test("a WPA2 setup from start to done, a screenshot per step", async () => {
+  await reset();
+  const page = await browser.newPage({ viewport: { width: 360, height: 740 }, locale: "en-US" });
+  await page.goto(PAGE);
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
+  await page.screenshot({ path: path.join(shots, "1-intro.png") });
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor();
+  await widget.getByText("Home WiFi").waitFor();
+  await page.screenshot({ path: path.join(shots, "2-networks.png") });
+  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
+  await widget.getByLabel("Password", { exact: true }).fill("correct horse");
+  await widget.getByRole("button", { name: "Connect" }).click();
+  await widget.getByRole("heading", { name: "Rejoin your home Wi-Fi" }).waitFor();
+  await page.screenshot({ path: path.join(shots, "3-rejoin.png") });
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  await page.screenshot({ path: path.join(shots, "4-done.png") });
+  const state = await deviceState();
+  assert.equal(state.networks[0].password, "correct horse");
+  assert.equal(state.claimedBy, "customer@example.com");
+  await page.close();
+});
+
+test("a password the device cannot take is refused in the form, with the field marked", async () => {
+  await reset();
+  const page = await browser.newPage({ locale: "en-US" });
+  await page.goto(PAGE);
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
+  await widget.getByLabel("Password", { exact: true }).fill("short");
+  await widget.getByRole("button", { name: "Connect" }).click();
+  await widget.getByRole("alert").filter({ hasText: "8 to 63 characters" }).waitFor();
+  assert.equal(await widget.getByLabel("Password", { exact: true }).getAttribute("aria-invalid"), "true");
+  await page.screenshot({ path: path.join(shots, "5-password-error.png") });
+  assert.equal((await deviceState()).networks.length, 0, "nothing was configured");
+  await page.close();
+});
+
+test("the German interface follows the browser's language", async () => {
+  await reset();
+  const page = await browser.newPage({ locale: "de-DE" });
+  await page.goto(PAGE);
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("heading", { name: "Lumen lamp einrichten" }).waitFor();
+  await widget.getByRole("button", { name: "Los geht's" }).click();
+  await widget.getByRole("heading", { name: "Wählen Sie Ihr WLAN" }).waitFor();
+  await page.screenshot({ path: path.join(shots, "6-german.png") });
+  await page.close();
+});
+
+test("keyboard only: tab to Start, pick a network with the arrows, type, Enter", async () => {
+  await reset();
+  const page = await browser.newPage({ locale: "en-US" });
+  await page.goto(PAGE);
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await widget.getByText("Guest").waitFor();
+  // Focus is on the heading; Tab reaches the first network, arrows move between them.
+  await page.keyboard.press("Tab");
+  const names = await widget.locator("label.network .ssid").allTextContents();
+  for (let i = 0; i < names.indexOf("Guest"); i++) await page.keyboard.press("ArrowDown");
+  assert.equal(await widget.getByRole("radio", { name: /Guest/ }).isChecked(), true);
+  await page.keyboard.press("Enter");
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  assert.equal((await deviceState()).joined, "Guest");
+  await page.close();
+});

@@ -1,0 +1,336 @@
+// <softap-setup>: the whole setup of a Photon-based product as a themeable element, built
+// only on softap-web's public JS API (SoftAP, Cloud, SetupFlow).
+//
+// Attributes: product-name, ap-prefix ("Photon"), device-url ("http://192.168.0.1"),
+// api-url, token-url (the maker's endpoint that returns { access_token }), product-id,
+// expected-fingerprint, devices (how many in a row), lang, module-url (where softap_web.js is).
+// Theme: --softap-accent, --softap-background, --softap-text, --softap-muted,
+// --softap-radius, --softap-font. Events: softap-progress, softap-done, softap-error,
+// softap-next (the customer starts the next device).
+import { MESSAGES, pickLanguage } from "./i18n.js";
+
+const STYLE = `
+:host { display: block; font: 16px/1.5 var(--softap-font, system-ui, sans-serif);
+  color: var(--softap-text, #1d2330); background: var(--softap-background, #fff);
+  border-radius: var(--softap-radius, 12px); padding: 1.25rem; max-width: 32rem; min-width: 0; }
+h2 { font-size: 1.25rem; margin: 0 0 .75rem; outline: none; }
+p { margin: .5rem 0; }
+.muted { color: var(--softap-muted, #4a5263); }
+button { font: inherit; border: 0; border-radius: var(--softap-radius, 12px); padding: .65rem 1.1rem;
+  background: var(--softap-accent, #0b5cad); color: #fff; cursor: pointer; margin: .5rem .5rem 0 0; }
+button.secondary { background: transparent; color: var(--softap-accent, #0b5cad); border: 2px solid currentColor; }
+button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible,
+label.network:focus-within { outline: 3px solid var(--softap-accent, #0b5cad); outline-offset: 2px; }
+ul { list-style: none; padding: 0; margin: .5rem 0; }
+label.network { display: flex; gap: .5rem; align-items: center; padding: .55rem .5rem; border-radius: 8px; }
+label.network:hover { background: rgba(0,0,0,.05); }
+.bars { margin-left: auto; letter-spacing: -2px; font-family: monospace; }
+.field { display: grid; gap: .25rem; margin: .6rem 0; }
+input, select, textarea { font: inherit; padding: .5rem; border: 1px solid #8a93a6; border-radius: 8px;
+  width: 100%; box-sizing: border-box; background: #fff; color: #1d2330; }
+input[type=radio], input[type=checkbox] { width: auto; margin: 0; }
+textarea { min-height: 5rem; font-family: monospace; font-size: .8rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.ssid { flex: 1; overflow-wrap: anywhere; }
+.lock { width: .9em; height: .9em; vertical-align: -.1em; }
+.error { color: #a4161a; font-weight: 600; }
+.status { min-height: 1.5em; }
+`;
+
+const ENTERPRISE = 0x02000000;
+const LOCK = `<svg class="lock" viewBox="0 0 16 16" aria-hidden="true"><path fill="currentColor"
+  d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/></svg> `;
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function bars(rssi) {
+  return rssi >= -55 ? 4 : rssi >= -67 ? 3 : rssi >= -78 ? 2 : 1;
+}
+
+export class SoftApSetupElement extends HTMLElement {
+  #api;
+  #flow;
+  #networks = [];
+  #setUp = [];
+  #custom = {};
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+  }
+
+  /** Maker overrides: `{ en: { title: "…" }, de: { … } }`. */
+  set messages(value) {
+    this.#custom = value || {};
+    if (this.isConnected) this.#render(this.#screen ?? "intro");
+  }
+
+  get #lang() {
+    return pickLanguage(this.getAttribute("lang"), Object.keys(MESSAGES));
+  }
+
+  #t(key, extra = {}) {
+    const lang = this.#lang;
+    const text = this.#custom[lang]?.[key] ?? MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
+    const values = {
+      product: this.getAttribute("product-name") || "device",
+      ap: `${this.getAttribute("ap-prefix") || "Photon"}-XXXXXX`,
+      ...extra,
+    };
+    return text.replace(/\{(\w+)\}/g, (_, name) => escapeHtml(values[name] ?? ""));
+  }
+
+  connectedCallback() {
+    this.#render("intro");
+  }
+
+  disconnectedCallback() {
+    this.#flow?.cancel();
+  }
+
+  #screen;
+
+  /** Shows a screen; moves focus to its heading so keyboard and screen-reader users follow. */
+  #render(screen, body = "") {
+    this.#screen = screen;
+    this.shadowRoot.innerHTML = `<style>${STYLE}</style><section aria-live="polite">${body || this.#body(screen)}</section>`;
+    this.shadowRoot.querySelector("h2")?.focus();
+    this.#wire(screen);
+  }
+
+  #body(screen) {
+    const h = (key) => `<h2 tabindex="-1">${this.#t(key)}</h2>`;
+    switch (screen) {
+      case "intro":
+        return `${h("title")}<p class="muted">${this.#t("intro")}</p><button id="start">${this.#t("start")}</button>`;
+      case "preparing":
+        return `${h("title")}<p class="status" role="status">${this.#t("preparing")}</p>`;
+      case "join":
+        return `${h("joinTitle")}<p>${this.#t("joinText")}</p><p class="status muted" role="status">${this.#t("joinWaiting")}</p>`;
+      case "sending":
+        return `${h("networksTitle")}<p class="status" role="status">${this.#t("sending")}</p>`;
+      case "rejoin":
+        return `${h("rejoinTitle")}<p>${this.#t("rejoinText")}</p><p class="status muted" role="status">${this.#t("waitingCloud")}</p>`;
+      case "done": {
+        const more = this.#setUp.length < Number(this.getAttribute("devices") || 1);
+        return `${h("doneTitle")}<p>${this.#t("doneText")}</p><p class="muted">${this.#setUp.map(escapeHtml).join("<br>")}</p>${
+          more ? `<button id="next">${this.#t("next")}</button>` : ""}`;
+      }
+      default:
+        return "";
+    }
+  }
+
+  #networksBody(scanning) {
+    const items = this.#networks.map((n, i) => {
+      const lock = n.sec !== 0;
+      return `<li><label class="network"><input type="radio" name="network" value="${i}" ${i === 0 ? "checked" : ""}>
+        <span class="ssid">${escapeHtml(n.ssid)}</span><span class="muted">${lock ? LOCK + this.#t("secured") : this.#t("open")}</span>
+        <span class="bars" aria-label="${this.#t("signal", { bars: bars(n.rssi) })}">${"▮".repeat(bars(n.rssi))}${"▯".repeat(4 - bars(n.rssi))}</span></label></li>`;
+    }).join("");
+    return `<h2 tabindex="-1">${this.#t("networksTitle")}</h2>
+      ${scanning ? `<p class="status" role="status">${this.#t("scanning")}</p>` : ""}
+      <form id="network-form" novalidate>
+        <fieldset style="border:0;padding:0;margin:0"><legend class="visually-hidden">${this.#t("networksTitle")}</legend>
+        <ul>${items}<li><label class="network"><input type="radio" name="network" value="other" ${items ? "" : "checked"}>
+          <span class="ssid">${this.#t("otherNetwork")}</span></label></li></ul></fieldset>
+        <div id="other" hidden>
+          <div class="field"><label for="ssid">${this.#t("networkName")}</label><input id="ssid" autocomplete="off"></div>
+          <div class="field"><label for="security">${this.#t("security")}</label>
+            <select id="security"><option value="wpa2">WPA2</option><option value="wpa">WPA</option>
+            <option value="open">${this.#t("open")}</option><option value="wep_psk">WEP</option>
+            <option value="wpa2_enterprise">WPA2-Enterprise</option></select></div>
+        </div>
+        <div id="enterprise" hidden>
+          <div class="field"><label for="eap">${this.#t("eap")}</label>
+            <select id="eap"><option value="peap">PEAP</option><option value="tls">EAP-TLS</option></select></div>
+          <div class="field" id="user-field"><label for="user">${this.#t("user")}</label><input id="user" autocomplete="username"></div>
+          <div class="field"><label for="outer">${this.#t("outerIdentity")}</label><input id="outer"></div>
+          <div class="field" id="cert-field" hidden><label for="cert">${this.#t("certificate")}</label><textarea id="cert"></textarea></div>
+          <div class="field" id="key-field" hidden><label for="key">${this.#t("privateKey")}</label><textarea id="key"></textarea></div>
+        </div>
+        <div class="field" id="password-field"><label for="password">${this.#t("password")}</label>
+          <input id="password" type="password" autocomplete="current-password">
+          <label><input id="show" type="checkbox" style="width:auto"> ${this.#t("showPassword")}</label></div>
+        <p class="error" id="form-error" role="alert"></p>
+        <button type="submit" id="connect">${this.#t("connect")}</button>
+        <button type="button" class="secondary" id="rescan">${this.#t("rescan")}</button>
+      </form>`;
+  }
+
+  #wire(screen) {
+    const $ = (id) => this.shadowRoot.getElementById(id);
+    if (screen === "intro") $("start").onclick = () => this.#start();
+    if (screen === "done" && $("next")) {
+      $("next").onclick = () => {
+        this.#flow.next();
+        this.#emit("softap-next", { count: this.#setUp.length + 1 });
+        this.#join();
+      };
+    }
+    if (screen === "networks") {
+      const form = $("network-form");
+      const update = () => {
+        const choice = form.querySelector("input[name=network]:checked")?.value;
+        const other = choice === "other";
+        $("other").hidden = !other;
+        const chosen = other ? null : this.#networks[Number(choice)];
+        const enterprise = other ? $("security").value.includes("enterprise") : (chosen.sec & ENTERPRISE) !== 0;
+        const open = other ? $("security").value === "open" : chosen.sec === 0;
+        const tls = enterprise && $("eap").value === "tls";
+        $("enterprise").hidden = !enterprise;
+        $("cert-field").hidden = $("key-field").hidden = !tls;
+        $("user-field").hidden = tls;
+        $("password-field").hidden = open || tls;
+      };
+      form.onchange = update;
+      update();
+      $("show").onchange = () => { $("password").type = $("show").checked ? "text" : "password"; };
+      $("rescan").onclick = () => this.#scan();
+      form.onsubmit = (event) => { event.preventDefault(); this.#configure(form); };
+    }
+    if (screen === "error") $("retry").onclick = () => this.#retry();
+  }
+
+  #emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  async #load() {
+    if (this.#api) return this.#api;
+    const url = new URL(this.getAttribute("module-url") || "./pkg/softap_web.js", document.baseURI);
+    const api = await import(url.href);
+    await api.default();
+    this.#api = api;
+    return api;
+  }
+
+  async #start() {
+    this.#render("preparing");
+    try {
+      const api = await this.#load();
+      const tokenUrl = this.getAttribute("token-url");
+      const token = tokenUrl
+        ? (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token
+        : this.getAttribute("access-token");
+      const device = new api.SoftAP({ baseUrl: this.getAttribute("device-url") || undefined });
+      const cloud = token
+        ? new api.Cloud({
+          apiUrl: this.getAttribute("api-url") || undefined,
+          accessToken: token,
+          productId: this.getAttribute("product-id") || undefined,
+        })
+        : undefined;
+      this.#flow = new api.SetupFlow({
+        device,
+        cloud,
+        expectedFingerprint: this.getAttribute("expected-fingerprint") || undefined,
+        onProgress: (event) => this.#emit("softap-progress", event),
+      });
+      // Everything from the cloud is fetched now, while there is internet.
+      await this.#flow.prepare({ devices: Number(this.getAttribute("devices") || 1) });
+      this.#join();
+    } catch (error) {
+      this.#fail(error, "intro");
+    }
+  }
+
+  async #join() {
+    this.#render("join");
+    try {
+      await this.#flow.waitForDevice({ intervalMs: 1500 });
+      this.shadowRoot.querySelector(".status").textContent = this.#t("found");
+      await this.#scan();
+    } catch (error) {
+      this.#fail(error, "join");
+    }
+  }
+
+  async #scan() {
+    this.#render("networks", this.#networksBody(true));
+    try {
+      this.#networks = await this.#flow.scan();
+      this.#render("networks", this.#networksBody(false));
+    } catch (error) {
+      this.#fail(error, "join");
+    }
+  }
+
+  async #configure(form) {
+    const $ = (id) => this.shadowRoot.getElementById(id);
+    const choice = form.querySelector("input[name=network]:checked")?.value;
+    const chosen = choice === "other" ? null : this.#networks[Number(choice)];
+    const network = chosen
+      ? { ssid: chosen.ssid, security: chosen.sec, channel: chosen.channel }
+      : { ssid: $("ssid").value, security: $("security").value };
+    if (!$("password-field").hidden) network.password = $("password").value;
+    if (!$("enterprise").hidden) {
+      network.eap = $("eap").value;
+      if (network.eap === "tls") {
+        network.clientCertificate = $("cert").value;
+        network.privateKey = $("key").value;
+      } else {
+        network.innerIdentity = $("user").value;
+      }
+      if ($("outer").value) network.outerIdentity = $("outer").value;
+    }
+    this.#render("sending");
+    try {
+      await this.#flow.configure(network);
+      await this.#flow.connect();
+      this.#render("rejoin");
+      const id = await this.#flow.waitForCloud();
+      this.#setUp.push(id);
+      this.#render("done");
+      this.#emit("softap-done", { deviceIds: [...this.#setUp] });
+    } catch (error) {
+      // Input the customer can fix goes back to the form, with the field marked.
+      if (error?.field && error.step === "configuring") {
+        this.#render("networks", this.#networksBody(false));
+        const message = this.#message(error);
+        this.shadowRoot.getElementById("form-error").textContent = message;
+        const field = { password: "password", ssid: "ssid" }[error.field];
+        if (field) this.shadowRoot.getElementById(field)?.setAttribute("aria-invalid", "true");
+        return;
+      }
+      this.#fail(error, error?.step === "waiting-for-cloud" ? "rejoin" : "networks");
+    }
+  }
+
+  #message(error) {
+    const code = error?.code;
+    if (code && (this.#custom[this.#lang]?.[code] || MESSAGES[this.#lang][code] || MESSAGES.en[code])) {
+      return this.#t(code);
+    }
+    return this.#t("other", { message: error?.message || String(error) });
+  }
+
+  #retryTo;
+
+  #fail(error, retryTo) {
+    this.#retryTo = retryTo;
+    this.#emit("softap-error", { code: error?.code, step: error?.step, message: error?.message });
+    const body = `<h2 tabindex="-1">${this.#t("title")}</h2><p class="error" role="alert">${this.#message(error)}</p>
+      <button id="retry">${this.#t("retry")}</button>`;
+    this.#render("error", body);
+  }
+
+  #retry() {
+    const to = this.#retryTo;
+    if (to === "intro" || !this.#flow) return this.#start();
+    if (to === "join") return this.#join();
+    if (to === "rejoin") {
+      this.#render("rejoin");
+      return this.#flow.waitForCloud().then((id) => {
+        this.#setUp.push(id);
+        this.#render("done");
+        this.#emit("softap-done", { deviceIds: [...this.#setUp] });
+      }, (error) => this.#fail(error, "rejoin"));
+    }
+    return this.#render("networks", this.#networksBody(false));
+  }
+}
+
+if (!customElements.get("softap-setup")) customElements.define("softap-setup", SoftApSetupElement);
