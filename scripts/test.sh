@@ -12,6 +12,6 @@ echo "== the npm package and its TypeScript types (tests/types.ts, tsc --strict)
 scripts/build-pkg.sh
 node_modules/.bin/tsc -p tests/tsconfig.json
 echo "== the setup page driven in Chromium (playwright-core; screenshots in target/e2e-screenshots)"
-node --test --test-timeout=60000 tests/e2e/
+node --test --test-concurrency=1 --test-timeout=60000 tests/e2e/
 echo "== browser tests (headless Chromium)"
 scripts/test-browser.sh

@@ -3,7 +3,8 @@
 //
 // Attributes: product-name, ap-prefix ("Photon"), device-url ("http://192.168.0.1"),
 // api-url, token-url (the maker's endpoint that returns { access_token }), product-id,
-// expected-fingerprint, devices (how many in a row), lang, module-url (where softap_web.js is).
+// expected-fingerprint, devices (how many in a row), lang, module-url (where softap_web.js is),
+// target-address-space ("local" for a device address the library cannot tell is local).
 // Theme: --softap-accent, --softap-background, --softap-text, --softap-muted,
 // --softap-radius, --softap-font. Events: softap-progress, softap-done, softap-error,
 // softap-next (the customer starts the next device).
@@ -215,7 +216,10 @@ export class SoftApSetupElement extends HTMLElement {
       const token = tokenUrl
         ? (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token
         : this.getAttribute("access-token");
-      const device = new api.SoftAP({ baseUrl: this.getAttribute("device-url") || undefined });
+      const device = new api.SoftAP({
+        baseUrl: this.getAttribute("device-url") || undefined,
+        targetAddressSpace: this.getAttribute("target-address-space") || undefined,
+      });
       const cloud = token
         ? new api.Cloud({
           apiUrl: this.getAttribute("api-url") || undefined,

@@ -1,0 +1,139 @@
+// Chrome's Local Network Access as a customer meets it (recipe: shared/spec/browser-lab.md):
+// the maker's page over https from a "public" address, the device a "local", non-trustworthy
+// host (device.test), permission granted or denied through the DevTools protocol.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:https";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const shots = path.join(root, "target/e2e-screenshots");
+const PORTS = { device: 8280, tcp: 8281, cloud: 8282, control: 8283, backend: 8284 };
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+
+let sim;
+let https;
+let pagePort;
+let browser;
+
+/** The maker's page, as https: www/ at /, pkg/ at /pkg/, a page per case with its attributes. */
+function page(attributes) {
+  return `<!doctype html><meta charset="utf-8"><softap-setup product-name="Lumen lamp"
+    device-url="http://device.test:${PORTS.device}" api-url="http://127.0.0.1:${PORTS.cloud}"
+    token-url="http://127.0.0.1:${PORTS.backend}/customer-token" product-id="4242"
+    module-url="/pkg/softap_web.js" ${attributes}></softap-setup>
+    <script type="module" src="/softap-setup.js"></script>`;
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  sim = spawn(path.join(root, "target/debug/softap-sim"), [
+    "--http", `127.0.0.1:${PORTS.device}`, "--tcp", `127.0.0.1:${PORTS.tcp}`,
+    "--cloud", `127.0.0.1:${PORTS.cloud}`, "--control", `127.0.0.1:${PORTS.control}`,
+    "--backend", `127.0.0.1:${PORTS.backend}`, "--key", path.join(root, "tests/fixtures/device-1024.pem"),
+    "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => createInterface({ input: sim.stdout }).once("line", resolve));
+
+  const dir = mkdtempSync(path.join(tmpdir(), "softap-lna-"));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
+  https = createServer({ key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) },
+    (req, res) => {
+      const url = new URL(req.url, "https://x");
+      if (url.pathname.startsWith("/case/")) {
+        const attributes = { declared: 'target-address-space="local"', undeclared: "" }[url.pathname.slice(6)];
+        res.writeHead(200, { "Content-Type": "text/html" }).end(page(attributes));
+        return;
+      }
+      const file = url.pathname.startsWith("/pkg/")
+        ? path.join(root, "pkg", path.basename(url.pathname))
+        : path.join(root, "www", path.basename(url.pathname));
+      let body;
+      try {
+        body = readFileSync(file);
+      } catch {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
+    });
+  await new Promise((resolve) => https.listen(0, "127.0.0.1", resolve));
+  pagePort = https.address().port;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run", "--ignore-certificate-errors",
+      `--host-resolver-rules=MAP device.test 127.0.0.1`,
+      // The page, the cloud and the maker's server are public; the device is local.
+      `--ip-address-space-overrides=127.0.0.1:${pagePort}=public,127.0.0.1:${PORTS.cloud}=public,` +
+        `127.0.0.1:${PORTS.backend}=public,127.0.0.1:${PORTS.device}=local`],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  https?.close();
+  sim?.kill();
+});
+
+async function withPermission(setting, pageCase, run) {
+  await fetch(`http://127.0.0.1:${PORTS.control}/reset?device=0`, { method: "POST" });
+  const context = await browser.newContext();
+  const cdp = await browser.newBrowserCDPSession();
+  const { browserContextIds } = await cdp.send("Target.getBrowserContexts");
+  for (const browserContextId of browserContextIds) {
+    // Chromium has named it "local-network-access", and now splits it into "local-network"
+    // and "loopback-network": set them all.
+    for (const name of ["local-network-access", "local-network", "loopback-network"]) {
+      await cdp.send("Browser.setPermission", {
+        permission: { name }, setting, origin: `https://127.0.0.1:${pagePort}`, browserContextId,
+      });
+    }
+  }
+  const tab = await context.newPage();
+  await tab.goto(`https://127.0.0.1:${pagePort}/case/${pageCase}`);
+  try {
+    await run(tab, tab.locator("softap-setup"));
+  } finally {
+    await context.close();
+  }
+}
+
+async function requestsSeenByDevice() {
+  return (await (await fetch(`http://127.0.0.1:${PORTS.control}/state`)).json()).devices[0].log.length;
+}
+
+test("permission granted: an https page sets up the local device", async () => {
+  await withPermission("granted", "declared", async (tab, widget) => {
+    await widget.getByRole("button", { name: "Start" }).click();
+    await widget.getByRole("radio", { name: /Guest/ }).check();
+    await widget.getByRole("button", { name: "Connect" }).click();
+    await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+    await tab.screenshot({ path: path.join(shots, "lna-granted.png") });
+  });
+});
+
+test("permission denied: the page says how to allow it, and nothing reached the device", async () => {
+  await withPermission("denied", "declared", async (tab, widget) => {
+    await widget.getByRole("button", { name: "Start" }).click();
+    await widget.getByRole("alert").filter({ hasText: "local network access" }).waitFor({ timeout: 20000 });
+    await tab.screenshot({ path: path.join(shots, "lna-denied.png") });
+    assert.equal(await requestsSeenByDevice(), 0);
+  });
+});
+
+test("without the local declaration the same page is blocked as mixed content", async () => {
+  await withPermission("granted", "undeclared", async (tab, widget) => {
+    await widget.getByRole("button", { name: "Start" }).click();
+    await widget.getByRole("alert").filter({ hasText: "blocks the connection" }).waitFor({ timeout: 20000 });
+    await tab.screenshot({ path: path.join(shots, "lna-mixed-content.png") });
+    assert.equal(await requestsSeenByDevice(), 0);
+  });
+});
