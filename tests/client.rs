@@ -622,6 +622,50 @@ mod setup_flow {
     }
 
     #[wasm_bindgen_test]
+    async fn a_wrong_password_then_the_right_one_reuses_the_claim_code() {
+        reset(0).await;
+        let claims = || async {
+            let s = http("GET", &format!("{CONTROL}/state"), None).await;
+            let log = s["cloud"]["log"].as_array().unwrap().clone();
+            log.iter()
+                .filter(|e| {
+                    e["method"] == "POST" && e["path"].as_str().unwrap().ends_with("device_claims")
+                })
+                .count()
+        };
+        let cloud = cloud_for("retry@example.com").await;
+        let (flow, _steps, _keep) = flow(0, Some(cloud), json!({}));
+        assert_eq!(await_js(flow.prepare(None)).await.unwrap(), 1);
+        let claims_before = claims().await;
+        await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))
+            .await
+            .unwrap();
+        let wrong = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "wrong horse"});
+        await_js(flow.configure(js(&wrong))).await.unwrap();
+        await_js(flow.connect()).await.unwrap();
+        // The join fails; the device is back in listening mode, the customer on its network.
+        let info = rust(
+            await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(info["claimed"], false);
+        let right = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
+        await_js(flow.configure(js(&right))).await.unwrap();
+        await_js(flow.connect()).await.unwrap();
+        await_js(flow.wait_for_cloud(Some(js(&json!({"intervalMs": 50})))))
+            .await
+            .unwrap();
+        assert_eq!(state(0).await["claimedBy"], "retry@example.com");
+        assert_eq!(
+            claims().await,
+            claims_before,
+            "no second claim code was needed (the customer is offline then)"
+        );
+        reset(0).await;
+    }
+
+    #[wasm_bindgen_test]
     async fn cancel_rejects_what_is_pending_with_its_step() {
         reset(0).await;
         faults(0, json!({"latency_ms": 2000})).await;

@@ -27,6 +27,8 @@ struct State {
     codes: RefCell<ClaimCodes>,
     /// The device being set up.
     current: RefCell<Option<String>>,
+    /// The claim code sent to the device being set up.
+    current_code: RefCell<Option<ClaimCode>>,
     /// Devices set up so far, in order.
     done: RefCell<Vec<String>>,
     cancel: AbortController,
@@ -122,7 +124,10 @@ impl State {
         // Checked before anything is sent, the claim code included.
         network.validate()?;
         let signal = self.signal();
-        let code = self.codes.borrow_mut().take();
+        // A second try on the same device (a wrong password, say) reuses its code: the code
+        // is only spent when the device reaches the cloud, and the customer is offline now.
+        let reused = self.current_code.borrow().clone();
+        let code = reused.or_else(|| self.codes.borrow_mut().take());
         let code = match (code, &self.cloud) {
             (Some(code), _) => Some(code),
             // No code fetched ahead: only works while the page still has internet.
@@ -132,6 +137,7 @@ impl State {
             (None, None) => None,
         };
         if let Some(code) = code {
+            *self.current_code.borrow_mut() = Some(code.clone());
             self.device.set_claim_code(&code, Some(&signal)).await?;
         }
         self.device.configure(network, Some(&signal)).await
@@ -236,6 +242,7 @@ impl SetupFlow {
                 expected_fingerprint,
                 codes: RefCell::new(ClaimCodes::default()),
                 current: RefCell::new(None),
+                current_code: RefCell::new(None),
                 done: RefCell::new(Vec::new()),
                 cancel: AbortController::new()?,
             }),
@@ -334,6 +341,7 @@ impl SetupFlow {
         >,
     ) {
         *self.state.current.borrow_mut() = None;
+        *self.state.current_code.borrow_mut() = None;
         self.state.device.forget_device(
             expected_fingerprint.or_else(|| self.state.expected_fingerprint.clone()),
         );
