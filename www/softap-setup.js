@@ -56,6 +56,8 @@ export class SoftApSetupElement extends HTMLElement {
   #networks = [];
   #setUp = [];
   #custom = {};
+  /** Bumped when the customer starts over: results of earlier waits are ignored. */
+  #attempt = 0;
 
   constructor() {
     super();
@@ -113,7 +115,8 @@ export class SoftApSetupElement extends HTMLElement {
       case "sending":
         return `${h("networksTitle")}<p class="status" role="status">${this.#t("sending")}</p>`;
       case "rejoin":
-        return `${h("rejoinTitle")}<p>${this.#t("rejoinText")}</p><p class="status muted" role="status">${this.#t("waitingCloud")}</p>`;
+        return `${h("rejoinTitle")}<p>${this.#t("rejoinText")}</p><p class="status muted" role="status">${this.#t("waitingCloud")}</p>
+          <button class="secondary" id="blue-again">${this.#t("blueAgain")}</button>`;
       case "done": {
         const more = this.#setUp.length < Number(this.getAttribute("devices") || 1);
         return `${h("doneTitle")}<p>${this.#t("doneText")}</p><p class="muted">${this.#setUp.map(escapeHtml).join("<br>")}</p>${
@@ -125,6 +128,10 @@ export class SoftApSetupElement extends HTMLElement {
   }
 
   #networksBody(scanning) {
+    // No form while scanning: it is drawn anew with the results, and typing would be lost.
+    if (scanning) {
+      return `<h2 tabindex="-1">${this.#t("networksTitle")}</h2><p class="status" role="status">${this.#t("scanning")}</p>`;
+    }
     const items = this.#networks.map((n, i) => {
       const lock = n.sec !== 0;
       return `<li><label class="network"><input type="radio" name="network" value="${i}" ${i === 0 ? "checked" : ""}>
@@ -132,7 +139,6 @@ export class SoftApSetupElement extends HTMLElement {
         <span class="bars" aria-label="${this.#t("signal", { bars: bars(n.rssi) })}">${"▮".repeat(bars(n.rssi))}${"▯".repeat(4 - bars(n.rssi))}</span></label></li>`;
     }).join("");
     return `<h2 tabindex="-1">${this.#t("networksTitle")}</h2>
-      ${scanning ? `<p class="status" role="status">${this.#t("scanning")}</p>` : ""}
       <form id="network-form" novalidate>
         <fieldset style="border:0;padding:0;margin:0"><legend class="visually-hidden">${this.#t("networksTitle")}</legend>
         <ul>${items}<li><label class="network"><input type="radio" name="network" value="other" ${items ? "" : "checked"}>
@@ -193,6 +199,9 @@ export class SoftApSetupElement extends HTMLElement {
       form.onsubmit = (event) => { event.preventDefault(); this.#configure(form); };
     }
     if (screen === "error") $("retry").onclick = () => this.#retry();
+    // The device could not join (wrong password): it is back in setup mode. Start over from
+    // joining its network; the pending wait for the cloud is left behind (#attempt).
+    if (screen === "rejoin") $("blue-again").onclick = () => { this.#attempt++; this.#join(); };
   }
 
   #emit(name, detail) {
@@ -253,7 +262,7 @@ export class SoftApSetupElement extends HTMLElement {
   }
 
   async #scan() {
-    this.#render("networks", this.#networksBody(true));
+    this.#render("scanning", this.#networksBody(true));
     try {
       this.#networks = await this.#flow.scan();
       this.#render("networks", this.#networksBody(false));
@@ -281,11 +290,13 @@ export class SoftApSetupElement extends HTMLElement {
       if ($("outer").value) network.outerIdentity = $("outer").value;
     }
     this.#render("sending");
+    const attempt = this.#attempt;
     try {
       await this.#flow.configure(network);
       await this.#flow.connect();
       this.#render("rejoin");
       const id = await this.#flow.waitForCloud();
+      if (attempt !== this.#attempt) return;
       this.#setUp.push(id);
       this.#render("done");
       this.#emit("softap-done", { deviceIds: [...this.#setUp] });
@@ -299,6 +310,7 @@ export class SoftApSetupElement extends HTMLElement {
         if (field) this.shadowRoot.getElementById(field)?.setAttribute("aria-invalid", "true");
         return;
       }
+      if (attempt !== this.#attempt) return;
       this.#fail(error, error?.step === "waiting-for-cloud" ? "rejoin" : "networks");
     }
   }

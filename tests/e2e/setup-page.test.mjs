@@ -29,6 +29,7 @@ before(async () => {
     "--www", `127.0.0.1:8080=${path.join(root, "www")}`, "--pkg", path.join(root, "pkg"),
     "--key", path.join(root, "tests/fixtures/device-1024.pem"),
     "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
+    "--relisten-ms", "300",
   ], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve, reject) => {
     sim.once("exit", (code) => reject(new Error(`softap-sim exited with ${code}`)));
@@ -123,5 +124,31 @@ test("keyboard only: tab to Start, pick a network with the arrows, type, Enter",
   await page.keyboard.press("Enter");
   await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
   assert.equal((await deviceState()).joined, "Guest");
+  await page.close();
+});
+
+test("a wrong password, the light blinks blue again, then the right one", async () => {
+  await reset();
+  const page = await browser.newPage({ locale: "en-US" });
+  await page.goto(PAGE);
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
+  await widget.getByLabel("Password", { exact: true }).fill("wrong horse");
+  await widget.getByRole("button", { name: "Connect" }).click();
+  await widget.getByRole("heading", { name: "Rejoin your home Wi-Fi" }).waitFor();
+  // The device fails to join and comes back in setup mode.
+  for (let i = 0; i < 200 && (await deviceState()).modes.at(-1) !== "listening"; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await page.screenshot({ path: path.join(shots, "7-blinking-blue-again.png") });
+  await widget.getByRole("button", { name: "Its light blinks blue again" }).click();
+  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
+  await widget.getByLabel("Password", { exact: true }).fill("correct horse");
+  await widget.getByRole("button", { name: "Connect" }).click();
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  const state = await deviceState();
+  assert.equal(state.joined, "Home WiFi");
+  assert.equal(state.claimedBy, "customer@example.com");
   await page.close();
 });
