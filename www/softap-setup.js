@@ -222,9 +222,15 @@ export class SoftApSetupElement extends HTMLElement {
     try {
       const api = await this.#load();
       const tokenUrl = this.getAttribute("token-url");
-      const token = tokenUrl
-        ? (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token
-        : this.getAttribute("access-token");
+      let token = this.getAttribute("access-token");
+      if (tokenUrl) {
+        try {
+          token = (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token;
+        } catch {
+          // The maker's server is out of reach: this page must start while online.
+          throw Object.assign(new Error("token"), { code: "cloud-unreachable", step: "preparing" });
+        }
+      }
       const device = new api.SoftAP({
         baseUrl: this.getAttribute("device-url") || undefined,
         targetAddressSpace: this.getAttribute("target-address-space") || undefined,

@@ -152,3 +152,24 @@ test("a wrong password, the light blinks blue again, then the right one", async 
   assert.equal(state.claimedBy, "customer@example.com");
   await page.close();
 });
+
+test("the page, widget and wasm load again without internet once visited", async () => {
+  await reset();
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(PAGE);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload();
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await context.setOffline(true);
+  await page.reload();
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
+  // The wasm loads from the cache; the token request cannot leave: the page says so.
+  const wasm = await page.evaluate(async () => (await caches.match("./pkg/softap_web_bg.wasm"))?.status);
+  assert.equal(wasm, 200);
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("alert").filter({ hasText: "internet is not reachable" }).waitFor();
+  await page.screenshot({ path: path.join(shots, "8-offline.png") });
+  await context.close();
+});
