@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` against pkg/softap_web.d.ts by make test: the API a
 // page uses, typed precisely (a wrong option or result field fails the build).
-import init, { SoftAP, Cloud, SetupFlow, DeviceKey, securityValue } from "../pkg/softap_web.js";
+import init, { SoftAP, Cloud, SetupFlow } from "../pkg/softap_web.js";
 import type { SoftApError, ProgressEvent, ScanResult, NetworkConfig, ErrorCode } from "../pkg/softap_web.js";
 
 async function setUp(token: string): Promise<string> {
@@ -27,9 +27,8 @@ async function setUp(token: string): Promise<string> {
   const bits: number = key.bits;
   const { claimCode, deviceIds } = await cloud.createClaimCode();
   await cloud.waitForDevice(id, { signal: new AbortController().signal });
-  const v: number = securityValue("wpa2");
-  const fingerprint: string = DeviceKey.fromDeviceHex("00").fingerprint;
-  void [ready, claimed, strongest, enterprise, acknowledged, devices, bits, claimCode, deviceIds, v, fingerprint];
+  const fingerprint: string = key.fingerprint;
+  void [ready, claimed, strongest, enterprise, acknowledged, devices, bits, claimCode, deviceIds, fingerprint];
   return done;
 }
 

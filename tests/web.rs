@@ -97,45 +97,42 @@ fn js_field(error: &JsValue, name: &str) -> Option<String> {
 }
 
 #[wasm_bindgen_test]
-fn js_errors_carry_a_stable_code_and_name() {
-    let error = softap_web::web::key::DeviceKey::from_device_hex("not hex")
-        .err()
-        .unwrap();
+async fn js_errors_carry_a_stable_code_name_step_and_field() {
+    use softap_web::web::softap::SoftAp;
+    let options = js_sys::JSON::parse(r#"{"expectedFingerprint":"abcd"}"#).unwrap();
+    let error = SoftAp::new(Some(options)).err().unwrap();
     assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(js_field(&error, "name").as_deref(), Some("SoftApError"));
     assert_eq!(
         js_field(&error, "code").as_deref(),
-        Some("invalid-public-key")
+        Some("invalid-fingerprint")
     );
-    let error = softap_web::web::security::security_value("wpa3")
-        .err()
-        .unwrap();
+
+    // Checked before anything is sent: no device is needed to see these.
+    let device = SoftAp::new(None).unwrap();
+    let network =
+        js_sys::JSON::parse(r#"{"ssid":"Home","security":"wpa3","password":"longenough"}"#)
+            .unwrap();
+    let error = wasm_bindgen_futures::JsFuture::from(device.configure(network))
+        .await
+        .unwrap_err();
     assert_eq!(
         js_field(&error, "code").as_deref(),
         Some("unknown-security")
     );
-    assert_eq!(
-        softap_web::web::security::security_value("wpa2").unwrap(),
-        4194310.0
-    );
-    assert_eq!(
-        softap_web::web::security::security_name(0.0).as_deref(),
-        Some("open")
-    );
-    assert_eq!(softap_web::web::security::security_name(0.5), None);
-}
-
-#[wasm_bindgen_test]
-fn js_device_key_checks_fingerprints() {
-    let key = softap_web::web::key::DeviceKey::from_device_hex(&device_hex()).unwrap();
-    assert_eq!(key.bits(), 1024);
-    let fingerprint = key.fingerprint();
-    assert!(key.verify_fingerprint(&fingerprint.to_uppercase()).is_ok());
-    let error = key.verify_fingerprint(&"00".repeat(32)).err().unwrap();
+    assert_eq!(js_field(&error, "step").as_deref(), Some("configuring"));
+    let network =
+        js_sys::JSON::parse(r#"{"ssid":"Home","security":"wpa2","password":"short"}"#).unwrap();
+    let error = wasm_bindgen_futures::JsFuture::from(device.configure(network))
+        .await
+        .unwrap_err();
     assert_eq!(
         js_field(&error, "code").as_deref(),
-        Some("fingerprint-mismatch")
+        Some("passphrase-length")
     );
-    let sealed = key.encrypt_password("hunter2hunter2").unwrap();
-    assert_eq!(decrypt(&sealed), b"hunter2hunter2");
+    assert_eq!(js_field(&error, "field").as_deref(), Some("password"));
+    assert!(
+        !js_field(&error, "message").unwrap().contains("short"),
+        "no secret in the message"
+    );
 }

@@ -58,6 +58,9 @@ export class SoftApSetupElement extends HTMLElement {
   #custom = {};
   /** Bumped when the customer starts over: results of earlier waits are ignored. */
   #attempt = 0;
+  /** The screen shown, and where "Try again" leads after an error. */
+  #screen;
+  #retryTo;
 
   constructor() {
     super();
@@ -67,7 +70,9 @@ export class SoftApSetupElement extends HTMLElement {
   /** Maker overrides: `{ en: { title: "…" }, de: { … } }`. */
   set messages(value) {
     this.#custom = value || {};
-    if (this.isConnected) this.#render(this.#screen ?? "intro");
+    // Screens drawn from data (networks, errors) take the new texts when next drawn.
+    const screen = this.#screen ?? "intro";
+    if (this.isConnected && this.#body(screen)) this.#render(screen);
   }
 
   get #lang() {
@@ -92,8 +97,6 @@ export class SoftApSetupElement extends HTMLElement {
   disconnectedCallback() {
     this.#flow?.cancel();
   }
-
-  #screen;
 
   /** Shows a screen; moves focus to its heading so keyboard and screen-reader users follow. */
   #render(screen, body = "") {
@@ -328,8 +331,6 @@ export class SoftApSetupElement extends HTMLElement {
     }
     return this.#t("other", { message: error?.message || String(error) });
   }
-
-  #retryTo;
 
   #fail(error, retryTo) {
     this.#retryTo = retryTo;

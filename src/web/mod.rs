@@ -7,8 +7,6 @@ mod convert;
 pub mod error;
 mod fetch;
 pub mod flow;
-pub mod key;
-pub mod security;
 pub mod softap;
 mod types;
 
