@@ -11,6 +11,7 @@
 import { MESSAGES, pickLanguage } from "./i18n.js";
 
 const STYLE = `
+[hidden] { display: none !important; }
 :host { display: block; font: 16px/1.5 var(--softap-font, system-ui, sans-serif);
   color: var(--softap-text, #1d2330); background: var(--softap-background, #fff);
   border-radius: var(--softap-radius, 12px); padding: 1.25rem; max-width: 32rem; min-width: 0; }

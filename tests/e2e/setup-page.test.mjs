@@ -173,3 +173,23 @@ test("the page, widget and wasm load again without internet once visited", async
   await page.screenshot({ path: path.join(shots, "8-offline.png") });
   await context.close();
 });
+
+test("usable at 320 px: no sideways scrolling on the busiest screen", async () => {
+  await reset();
+  const page = await browser.newPage({ viewport: { width: 320, height: 640 }, locale: "en-US" });
+  await page.goto(PAGE);
+  const widget = page.locator("softap-setup");
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("radio", { name: /Corp/ }).check();
+  await widget.getByLabel("User name").waitFor();
+  // PEAP asks for a user name and password, not for certificates.
+  assert.equal(await widget.getByLabel("Client certificate (PEM)").isVisible(), false);
+  assert.equal(await widget.getByLabel("Password", { exact: true }).isVisible(), true);
+  await widget.getByLabel("Sign-in method").selectOption("tls");
+  assert.equal(await widget.getByLabel("Client certificate (PEM)").isVisible(), true);
+  assert.equal(await widget.getByLabel("Password", { exact: true }).isVisible(), false);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 320, `the page is ${width} px wide`);
+  await page.screenshot({ path: path.join(shots, "9-320px-enterprise.png"), fullPage: true });
+  await page.close();
+});
