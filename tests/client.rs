@@ -23,6 +23,12 @@ async fn state(device: usize) -> Value {
     http("GET", &format!("{CONTROL}/state"), None).await["devices"][device].clone()
 }
 
+/// One field of every entry of a device's request log.
+async fn log_field(device: usize, field: &str) -> Vec<Value> {
+    let log = state(device).await["log"].as_array().unwrap().clone();
+    log.iter().map(|e| e[field].clone()).collect()
+}
+
 async fn reset(device: usize) {
     http("POST", &format!("{CONTROL}/reset?device={device}"), None).await;
 }
@@ -296,12 +302,7 @@ async fn dropped_connections_and_busy_503s_are_retried() {
     let soft_ap = device(0, json!({}));
     let info = rust(await_js(soft_ap.device_info()).await.unwrap());
     assert_eq!(info["claimed"], false);
-    let statuses: Vec<Value> = state(0).await["log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].clone())
-        .collect();
+    let statuses = log_field(0, "status").await;
     assert_eq!(statuses, [json!("busy"), json!("dropped"), json!("200")]);
     assert_eq!(soft_ap.request_count(), 3);
 }
@@ -375,12 +376,7 @@ async fn a_wrong_fingerprint_is_refused_before_any_secret_is_sent() {
     let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
     let error = await_js(soft_ap.configure(js(&network))).await.unwrap_err();
     assert_eq!(code(&error), "fingerprint-mismatch");
-    let paths: Vec<Value> = state(0).await["log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].clone())
-        .collect();
+    let paths = log_field(0, "path").await;
     assert_eq!(
         paths,
         [json!("/public-key")],
@@ -697,12 +693,7 @@ mod setup_flow {
             ("fingerprint-mismatch".into(), "waiting-for-device".into())
         );
         assert_eq!(*steps.borrow(), ["waiting-for-device", "failed"]);
-        let paths: Vec<Value> = state(0).await["log"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["path"].clone())
-            .collect();
+        let paths = log_field(0, "path").await;
         assert_eq!(paths, [json!("/device-id"), json!("/public-key")]);
     }
 }

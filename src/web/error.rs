@@ -6,8 +6,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::protocol::Error;
 
-pub(crate) type JsResult<T> = Result<T, JsValue>;
-
 /// A JS `Error` named `SoftApError` with `code` (and `field` where one is to blame).
 pub(crate) fn to_js(error: &Error) -> js_sys::Error {
     let js = js_sys::Error::new(&error.to_string());

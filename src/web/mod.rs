@@ -9,5 +9,3 @@ mod fetch;
 pub mod flow;
 pub mod softap;
 mod types;
-
-pub(crate) use error::JsResult;

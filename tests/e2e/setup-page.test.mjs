@@ -51,24 +51,34 @@ async function reset() {
   await fetch(`${CONTROL}/reset?device=0`, { method: "POST" });
 }
 
+/** A fresh page on the demo: the page and its widget. */
+async function open(options = {}) {
+  const page = await browser.newPage({ locale: "en-US", ...options });
+  await page.goto(PAGE);
+  return { page, widget: page.locator("softap-setup") };
+}
+
+/** Picks a network in the list, types its password, and sends. */
+async function connectTo(widget, network, password) {
+  await widget.getByRole("radio", { name: new RegExp(network) }).check();
+  await widget.getByLabel("Password", { exact: true }).fill(password);
+  await widget.getByRole("button", { name: "Connect" }).click();
+}
+
 async function deviceState() {
   return (await (await fetch(`${CONTROL}/state`)).json()).devices[0];
 }
 
 test("a WPA2 setup from start to done, a screenshot per step", async () => {
   await reset();
-  const page = await browser.newPage({ viewport: { width: 360, height: 740 }, locale: "en-US" });
-  await page.goto(PAGE);
-  const widget = page.locator("softap-setup");
+  const { page, widget } = await open({ viewport: { width: 360, height: 740 } });
   await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
   await page.screenshot({ path: path.join(shots, "1-intro.png") });
   await widget.getByRole("button", { name: "Start" }).click();
   await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor();
   await widget.getByText("Home WiFi").waitFor();
   await page.screenshot({ path: path.join(shots, "2-networks.png") });
-  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
-  await widget.getByLabel("Password", { exact: true }).fill("correct horse");
-  await widget.getByRole("button", { name: "Connect" }).click();
+  await connectTo(widget, "Home WiFi", "correct horse");
   await widget.getByRole("heading", { name: "Rejoin your home Wi-Fi" }).waitFor();
   await page.screenshot({ path: path.join(shots, "3-rejoin.png") });
   await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
@@ -81,13 +91,9 @@ test("a WPA2 setup from start to done, a screenshot per step", async () => {
 
 test("a password the device cannot take is refused in the form, with the field marked", async () => {
   await reset();
-  const page = await browser.newPage({ locale: "en-US" });
-  await page.goto(PAGE);
-  const widget = page.locator("softap-setup");
+  const { page, widget } = await open();
   await widget.getByRole("button", { name: "Start" }).click();
-  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
-  await widget.getByLabel("Password", { exact: true }).fill("short");
-  await widget.getByRole("button", { name: "Connect" }).click();
+  await connectTo(widget, "Home WiFi", "short");
   await widget.getByRole("alert").filter({ hasText: "8 to 63 characters" }).waitFor();
   assert.equal(await widget.getByLabel("Password", { exact: true }).getAttribute("aria-invalid"), "true");
   await page.screenshot({ path: path.join(shots, "5-password-error.png") });
@@ -97,9 +103,7 @@ test("a password the device cannot take is refused in the form, with the field m
 
 test("the German interface follows the browser's language", async () => {
   await reset();
-  const page = await browser.newPage({ locale: "de-DE" });
-  await page.goto(PAGE);
-  const widget = page.locator("softap-setup");
+  const { page, widget } = await open({ locale: "de-DE" });
   await widget.getByRole("heading", { name: "Lumen lamp einrichten" }).waitFor();
   await widget.getByRole("button", { name: "Los geht's" }).click();
   await widget.getByRole("heading", { name: "Wählen Sie Ihr WLAN" }).waitFor();
@@ -109,9 +113,7 @@ test("the German interface follows the browser's language", async () => {
 
 test("keyboard only: tab to Start, pick a network with the arrows, type, Enter", async () => {
   await reset();
-  const page = await browser.newPage({ locale: "en-US" });
-  await page.goto(PAGE);
-  const widget = page.locator("softap-setup");
+  const { page, widget } = await open();
   await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
   await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
@@ -129,13 +131,9 @@ test("keyboard only: tab to Start, pick a network with the arrows, type, Enter",
 
 test("a wrong password, the light blinks blue again, then the right one", async () => {
   await reset();
-  const page = await browser.newPage({ locale: "en-US" });
-  await page.goto(PAGE);
-  const widget = page.locator("softap-setup");
+  const { page, widget } = await open();
   await widget.getByRole("button", { name: "Start" }).click();
-  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
-  await widget.getByLabel("Password", { exact: true }).fill("wrong horse");
-  await widget.getByRole("button", { name: "Connect" }).click();
+  await connectTo(widget, "Home WiFi", "wrong horse");
   await widget.getByRole("heading", { name: "Rejoin your home Wi-Fi" }).waitFor();
   // The device fails to join and comes back in setup mode.
   for (let i = 0; i < 200 && (await deviceState()).modes.at(-1) !== "listening"; i++) {
@@ -143,9 +141,7 @@ test("a wrong password, the light blinks blue again, then the right one", async 
   }
   await page.screenshot({ path: path.join(shots, "7-blinking-blue-again.png") });
   await widget.getByRole("button", { name: "Its light blinks blue again" }).click();
-  await widget.getByRole("radio", { name: /Home WiFi/ }).check();
-  await widget.getByLabel("Password", { exact: true }).fill("correct horse");
-  await widget.getByRole("button", { name: "Connect" }).click();
+  await connectTo(widget, "Home WiFi", "correct horse");
   await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
   const state = await deviceState();
   assert.equal(state.joined, "Home WiFi");
@@ -176,9 +172,7 @@ test("the page, widget and wasm load again without internet once visited", async
 
 test("usable at 320 px: no sideways scrolling on the busiest screen", async () => {
   await reset();
-  const page = await browser.newPage({ viewport: { width: 320, height: 640 }, locale: "en-US" });
-  await page.goto(PAGE);
-  const widget = page.locator("softap-setup");
+  const { page, widget } = await open({ viewport: { width: 320, height: 640 } });
   await widget.getByRole("button", { name: "Start" }).click();
   await widget.getByRole("radio", { name: /Corp/ }).check();
   await widget.getByLabel("User name").waitFor();
