@@ -26,7 +26,7 @@ echo "budget_page_gzip_bytes: $((100 * 1024))"
 
 # The flow against the simulator in headless Chromium (tests/bench_flow.rs). The test build
 # of the wasm is unoptimised: its RSA and SHA-256 are slower than the shipped package's.
-scripts/test-browser.sh --test bench_flow -- --nocapture 2>&1 | grep -E '^(flow_[a-z_]+): ' || {
+scripts/test-browser.sh --test bench_flow -- --nocapture 2>&1 | grep -E '^((flow|browser)_[a-z_]+): ' || {
   echo "bench: the flow benchmark did not run" >&2
   exit 1
 }

@@ -122,5 +122,28 @@ async fn bench_wpa2_flow_with_100ms_latency() {
         "flow_overhead_percent: {:.1}",
         (wall_ms / floor as f64 - 1.0) * 100.0
     ));
+
+    // What the browser itself adds to one device request at this latency, without the
+    // library: the median of plain `fetch`es of `/version` from the same page.
+    http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
+    http(
+        "POST",
+        &format!("{CONTROL}/faults?device=0"),
+        Some(&json!({"latency_ms": LATENCY_MS}).to_string()),
+    )
+    .await;
+    let mut bare = Vec::new();
+    for _ in 0..9 {
+        let at = now();
+        http("GET", &format!("{DEVICE}/version"), None).await;
+        bare.push(now() - at - LATENCY_MS as f64);
+    }
+    bare.sort_by(f64::total_cmp);
+    let browser_ms = bare[bare.len() / 2];
+    log(&format!("browser_request_overhead_ms: {browser_ms:.1}"));
+    log(&format!(
+        "flow_overhead_beyond_browser_ms: {:.0}",
+        wall_ms - floor as f64 - browser_ms * paths.len() as f64
+    ));
     http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
 }
