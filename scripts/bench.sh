@@ -18,7 +18,7 @@ if [ $((wasm + js)) -le $((64 * 1024)) ]; then echo "budget_client_met: yes"; el
 
 # What a customer's browser downloads for the setup page: page, widget, texts, package.
 page=0
-for f in www/index.html www/softap-setup.js www/i18n.js pkg/softap_web.js pkg/softap_web_bg.wasm; do
+for f in www/index.html www/lumen-logo.svg www/softap-setup.js www/i18n.js pkg/softap_web.js pkg/softap_web_bg.wasm; do
   page=$((page + $(gz "$f")))
 done
 echo "page_gzip_bytes: $page"

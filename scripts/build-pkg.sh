@@ -22,6 +22,9 @@ node_modules/.bin/terser pkg.new/softap_web.js --module --compress --mangle --co
   -o pkg.new/softap_web.min.js
 mv pkg.new/softap_web.min.js pkg.new/softap_web.js
 
+# The <softap-setup> element ships beside the API it is built on (import "softap-web/setup").
+cp www/softap-setup.js www/i18n.js pkg.new/
+
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 cat > pkg.new/package.json <<JSON
 {
@@ -37,15 +40,19 @@ cat > pkg.new/package.json <<JSON
       "types": "./softap_web.d.ts",
       "default": "./softap_web.js"
     },
-    "./softap_web_bg.wasm": "./softap_web_bg.wasm"
+    "./softap_web_bg.wasm": "./softap_web_bg.wasm",
+    "./setup": "./softap-setup.js",
+    "./i18n": "./i18n.js"
   },
   "files": [
     "softap_web.js",
     "softap_web.d.ts",
     "softap_web_bg.wasm",
-    "softap_web_bg.wasm.d.ts"
+    "softap_web_bg.wasm.d.ts",
+    "softap-setup.js",
+    "i18n.js"
   ],
-  "sideEffects": false,
+  "sideEffects": ["./softap-setup.js"],
   "keywords": ["wasm", "wifi", "particle", "photon", "softap", "provisioning"]
 }
 JSON

@@ -3,8 +3,14 @@
 //
 // Attributes: product-name, ap-prefix ("Photon"), device-url ("http://192.168.0.1"),
 // api-url, token-url (the maker's endpoint that returns { access_token }), product-id,
-// expected-fingerprint, devices (how many in a row), lang, module-url (where softap_web.js is),
-// target-address-space ("local" for a device address the library cannot tell is local).
+// expected-fingerprint, devices (how many in a row), lang, module-url (where softap_web.js is;
+// by default beside this file, as in pkg/),
+// target-address-space ("local" for a device address the library cannot tell is local),
+// device-wait-ms (how long to wait for the customer to join the device's network), logo,
+// help-url, terms-url.
+// Or all of them at once as JSON, in the `config` attribute or property, keys in camelCase
+// (`productName`, `helpUrl`, …), plus `messages` (texts by language) and `theme` (custom
+// properties without their prefix: `{ "accent": "#8a3b12" }`). Attributes win over config.
 // Theme: --softap-accent, --softap-background, --softap-text, --softap-muted,
 // --softap-radius, --softap-font. Events: softap-progress, softap-done, softap-error,
 // softap-next (the customer starts the next device).
@@ -37,6 +43,9 @@ textarea { min-height: 5rem; font-family: monospace; font-size: .8rem; }
 .lock { width: .9em; height: .9em; vertical-align: -.1em; }
 .error { color: #a4161a; font-weight: 600; }
 .status { min-height: 1.5em; }
+.logo { display: block; max-height: 3rem; max-width: 60%; margin: 0 0 .75rem; }
+footer { margin-top: 1rem; font-size: .875rem; }
+footer a { color: var(--softap-accent, #0b5cad); margin-right: 1rem; }
 `;
 
 const ENTERPRISE = 0x02000000;
@@ -57,6 +66,7 @@ export class SoftApSetupElement extends HTMLElement {
   #networks = [];
   #setUp = [];
   #custom = {};
+  #config = {};
   /** Bumped when the customer starts over: results of earlier waits are ignored. */
   #attempt = 0;
   /** The screen shown, and where "Try again" leads after an error. */
@@ -68,24 +78,60 @@ export class SoftApSetupElement extends HTMLElement {
     this.attachShadow({ mode: "open" });
   }
 
+  static observedAttributes = ["config"];
+
   /** Maker overrides: `{ en: { title: "…" }, de: { … } }`. */
   set messages(value) {
     this.#custom = value || {};
-    // Screens drawn from data (networks, errors) take the new texts when next drawn.
+    this.#redraw();
+  }
+
+  /** The maker's settings as one object (see the top of this file). */
+  set config(value) {
+    this.#config = value || {};
+    if (this.#config.messages) this.#custom = this.#config.messages;
+    for (const [name, value] of Object.entries(this.#config.theme || {})) {
+      this.style.setProperty(`--softap-${name}`, value);
+    }
+    this.#redraw();
+  }
+
+  get config() {
+    return this.#config;
+  }
+
+  attributeChangedCallback(name, _, value) {
+    try {
+      this.config = value ? JSON.parse(value) : {};
+    } catch {
+      // A page's typo must not take the setup down: keep the defaults, say why once.
+      console.warn("<softap-setup>: the config attribute is not JSON");
+    }
+  }
+
+  /** Screens drawn from data (networks, errors) take new texts when next drawn. */
+  #redraw() {
     const screen = this.#screen ?? "intro";
     if (this.isConnected && this.#body(screen)) this.#render(screen);
   }
 
+  /** An attribute, else the config key of the same name in camelCase. */
+  #opt(name) {
+    const key = name.replace(/-(\w)/g, (_, c) => c.toUpperCase());
+    const value = this.getAttribute(name) ?? this.#config[key];
+    return value == null || value === "" ? undefined : String(value);
+  }
+
   get #lang() {
-    return pickLanguage(this.getAttribute("lang"), Object.keys(MESSAGES));
+    return pickLanguage(this.#opt("lang"), Object.keys(MESSAGES));
   }
 
   #t(key, extra = {}) {
     const lang = this.#lang;
     const text = this.#custom[lang]?.[key] ?? MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
     const values = {
-      product: this.getAttribute("product-name") || "device",
-      ap: `${this.getAttribute("ap-prefix") || "Photon"}-XXXXXX`,
+      product: this.#opt("product-name") || "device",
+      ap: `${this.#opt("ap-prefix") || "Photon"}-XXXXXX`,
       ...extra,
     };
     return text.replace(/\{(\w+)\}/g, (_, name) => escapeHtml(values[name] ?? ""));
@@ -102,7 +148,14 @@ export class SoftApSetupElement extends HTMLElement {
   /** Shows a screen; moves focus to its heading so keyboard and screen-reader users follow. */
   #render(screen, body = "") {
     this.#screen = screen;
-    this.shadowRoot.innerHTML = `<style>${STYLE}</style><section aria-live="polite">${body || this.#body(screen)}</section>`;
+    const logo = this.#opt("logo");
+    const links = [["help-url", "help"], ["terms-url", "terms"]]
+      .filter(([name]) => this.#opt(name))
+      .map(([name, key]) => `<a href="${escapeHtml(this.#opt(name))}" target="_blank" rel="noopener">${this.#t(key)}</a>`)
+      .join("");
+    this.shadowRoot.innerHTML = `<style>${STYLE}</style>${
+      logo ? `<img class="logo" src="${escapeHtml(logo)}" alt="${this.#t("logoAlt")}">` : ""}<section aria-live="polite">${
+      body || this.#body(screen)}</section>${links ? `<footer>${links}</footer>` : ""}`;
     this.shadowRoot.querySelector("h2")?.focus();
     this.#wire(screen);
   }
@@ -122,7 +175,7 @@ export class SoftApSetupElement extends HTMLElement {
         return `${h("rejoinTitle")}<p>${this.#t("rejoinText")}</p><p class="status muted" role="status">${this.#t("waitingCloud")}</p>
           <button class="secondary" id="blue-again">${this.#t("blueAgain")}</button>`;
       case "done": {
-        const more = this.#setUp.length < Number(this.getAttribute("devices") || 1);
+        const more = this.#setUp.length < Number(this.#opt("devices") || 1);
         return `${h("doneTitle")}<p>${this.#t("doneText")}</p><p class="muted">${this.#setUp.map(escapeHtml).join("<br>")}</p>${
           more ? `<button id="next">${this.#t("next")}</button>` : ""}`;
       }
@@ -214,7 +267,8 @@ export class SoftApSetupElement extends HTMLElement {
 
   async #load() {
     if (this.#api) return this.#api;
-    const url = new URL(this.getAttribute("module-url") || "./pkg/softap_web.js", document.baseURI);
+    // By default the package beside this file: pkg/ ships both (www/ names its copy).
+    const url = new URL(this.#opt("module-url") || "./softap_web.js", this.#opt("module-url") ? document.baseURI : import.meta.url);
     const api = await import(url.href);
     await api.default();
     this.#api = api;
@@ -225,8 +279,8 @@ export class SoftApSetupElement extends HTMLElement {
     this.#render("preparing");
     try {
       const api = await this.#load();
-      const tokenUrl = this.getAttribute("token-url");
-      let token = this.getAttribute("access-token");
+      const tokenUrl = this.#opt("token-url");
+      let token = this.#opt("access-token");
       if (tokenUrl) {
         try {
           token = (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token;
@@ -236,24 +290,24 @@ export class SoftApSetupElement extends HTMLElement {
         }
       }
       const device = new api.SoftAP({
-        baseUrl: this.getAttribute("device-url") || undefined,
-        targetAddressSpace: this.getAttribute("target-address-space") || undefined,
+        baseUrl: this.#opt("device-url"),
+        targetAddressSpace: this.#opt("target-address-space"),
       });
       const cloud = token
         ? new api.Cloud({
-          apiUrl: this.getAttribute("api-url") || undefined,
+          apiUrl: this.#opt("api-url"),
           accessToken: token,
-          productId: this.getAttribute("product-id") || undefined,
+          productId: this.#opt("product-id"),
         })
         : undefined;
       this.#flow = new api.SetupFlow({
         device,
         cloud,
-        expectedFingerprint: this.getAttribute("expected-fingerprint") || undefined,
+        expectedFingerprint: this.#opt("expected-fingerprint"),
         onProgress: (event) => this.#emit("softap-progress", event),
       });
       // Everything from the cloud is fetched now, while there is internet.
-      await this.#flow.prepare({ devices: Number(this.getAttribute("devices") || 1) });
+      await this.#flow.prepare({ devices: Number(this.#opt("devices") || 1) });
       this.#join();
     } catch (error) {
       this.#fail(error, "intro");
@@ -263,7 +317,8 @@ export class SoftApSetupElement extends HTMLElement {
   async #join() {
     this.#render("join");
     try {
-      await this.#flow.waitForDevice({ intervalMs: 1500 });
+      const timeoutMs = Number(this.#opt("device-wait-ms")) || undefined;
+      await this.#flow.waitForDevice({ intervalMs: 1500, timeoutMs });
       this.shadowRoot.querySelector(".status").textContent = this.#t("found");
       await this.#scan();
     } catch (error) {
