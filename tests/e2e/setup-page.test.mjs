@@ -187,3 +187,176 @@ test("usable at 320 px: no sideways scrolling on the busiest screen", async () =
   await page.screenshot({ path: path.join(shots, "9-320px-enterprise.png"), fullPage: true });
   await page.close();
 });
+
+test("an enterprise (PEAP) network: user name, password, and the device joins", async () => {
+  await reset();
+  const { page, widget } = await open();
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("radio", { name: /Corp/ }).check();
+  await widget.getByLabel("User name").fill("alice");
+  await widget.getByLabel("Anonymous identity (optional)").fill("anonymous");
+  await widget.getByLabel("Password", { exact: true }).fill("enterprise secret");
+  await page.screenshot({ path: path.join(shots, "10-enterprise-form.png") });
+  await widget.getByRole("button", { name: "Connect" }).click();
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  const state = await deviceState();
+  assert.equal(state.joined, "Corp");
+  const corp = state.networks.find((n) => n.ssid === "Corp");
+  assert.equal(corp.inner_identity, "alice");
+  assert.equal(corp.eap, 25, "PEAP");
+  assert.equal(corp.password, "enterprise secret");
+  assert.equal(state.claimedBy, "customer@example.com");
+  await page.close();
+});
+
+test("the device goes away mid-setup: guidance, then Try again finds it back", async () => {
+  await reset();
+  // Found, then gone (the phone fell back to the home network, or the device restarted)
+  // before its key is read; back after 3 s.
+  await fetch(`${CONTROL}/faults?device=0`, {
+    method: "POST",
+    body: JSON.stringify({ reboot_after: "device-id", reboot_ms: 3000 }),
+  });
+  const { page, widget } = await open();
+  await widget.getByRole("button", { name: "Start" }).click();
+  const alert = widget.getByRole("alert");
+  await alert.waitFor({ timeout: 20000 });
+  assert.match(await alert.textContent(), /cannot be reached. Check that you joined Photon-XXXXXX/);
+  await page.screenshot({ path: path.join(shots, "11-device-unreachable.png") });
+  await widget.getByRole("button", { name: "Try again" }).click();
+  await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor({ timeout: 20000 });
+  await connectTo(widget, "Home WiFi", "correct horse");
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  assert.equal((await deviceState()).joined, "Home WiFi");
+  await page.close();
+});
+
+test("two lamps in a row: the second has its own id and claim, both are listed", async () => {
+  await reset();
+  const { page, widget } = await open();
+  const done = [];
+  await page.exposeFunction("recordDone", (ids) => done.push(ids));
+  await page.evaluate(() => document.querySelector("softap-setup")
+    .addEventListener("softap-done", (e) => window.recordDone(e.detail.deviceIds)));
+  await widget.getByRole("button", { name: "Start" }).click();
+  await connectTo(widget, "Home WiFi", "correct horse");
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  const first = (await deviceState()).id;
+  // The demo page powers on "the next lamp" (a new identity at the same address).
+  await widget.getByRole("button", { name: "Set up another Lumen lamp" }).click();
+  await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor({ timeout: 20000 });
+  await connectTo(widget, "Home WiFi", "correct horse");
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  await page.screenshot({ path: path.join(shots, "12-two-lamps.png") });
+  const second = await deviceState();
+  assert.notEqual(second.id, first);
+  assert.equal(second.claimedBy, "customer@example.com");
+  assert.deepEqual(done, [[first], [first, second.id]]);
+  const listed = await widget.locator("section p.muted").last().textContent();
+  assert.ok(listed.includes(first) && listed.includes(second.id));
+  // The installation was two lamps: no third offer.
+  assert.equal(await widget.getByRole("button", { name: /another/ }).count(), 0);
+  await page.close();
+});
+
+test("branding from one JSON config: logo, links, texts and colours", async () => {
+  await reset();
+  const { page, widget } = await open();
+  await page.evaluate(() => {
+    document.querySelector("softap-setup").config = {
+      productName: "Aqua sensor",
+      logo: "./lumen-logo.svg",
+      helpUrl: "https://example.com/aqua/help",
+      termsUrl: "https://example.com/aqua/terms",
+      theme: { accent: "#00543c" },
+      messages: { en: { start: "Let's go" } },
+    };
+  });
+  // Attributes win over the config: the demo's product-name attribute stays.
+  await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
+  assert.equal(await widget.getByRole("img", { name: "Lumen lamp" }).count(), 1);
+  assert.equal(await widget.getByRole("link", { name: "Help" }).getAttribute("href"), "https://example.com/aqua/help");
+  assert.equal(await widget.getByRole("link", { name: "Terms" }).getAttribute("href"), "https://example.com/aqua/terms");
+  const start = widget.getByRole("button", { name: "Let's go" });
+  assert.equal(await start.evaluate((b) => getComputedStyle(b).backgroundColor), "rgb(0, 84, 60)");
+  await page.evaluate(() => document.querySelector("softap-setup").removeAttribute("product-name"));
+  await page.evaluate(() => { const el = document.querySelector("softap-setup"); el.config = el.config; });
+  await widget.getByRole("heading", { name: "Set up your Aqua sensor" }).waitFor();
+  await page.screenshot({ path: path.join(shots, "13-config-branding.png") });
+  await page.close();
+});
+
+test("the session expires while the customer is offline: the page says what to do", async () => {
+  await reset();
+  const { page, widget } = await open();
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor();
+  await fetch(`${CONTROL}/cloud/expire-tokens`, { method: "POST" });
+  await connectTo(widget, "Home WiFi", "correct horse");
+  const alert = widget.getByRole("alert");
+  await alert.waitFor({ timeout: 20000 });
+  assert.match(await alert.textContent(), /session has expired/);
+  await page.screenshot({ path: path.join(shots, "14-token-expired.png") });
+  await page.close();
+});
+
+/** WCAG relative luminance of a CSS rgb()/rgba() colour. */
+function luminance(css) {
+  const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+test("WCAG AA contrast for every text on the busiest screens, demo and default themes", async () => {
+  for (const theme of ["demo", "default"]) {
+    await reset();
+    const { page, widget } = await open();
+    if (theme === "default") {
+      // The element as a maker gets it: no custom properties from the page.
+      await page.addStyleTag({ content: "softap-setup { --softap-accent: initial; --softap-background: initial; --softap-text: initial; --softap-muted: initial; }" });
+    }
+    const screens = { intro: async () => {} };
+    screens.networks = async () => {
+      await widget.getByRole("button", { name: "Start" }).click();
+      await widget.getByRole("radio", { name: /Corp/ }).check();
+    };
+    screens.error = async () => {
+      await widget.getByLabel("User name").fill("");
+      await widget.getByRole("button", { name: "Connect" }).click();
+      await widget.getByRole("alert").filter({ hasText: /./ }).waitFor();
+    };
+    for (const [name, reach] of Object.entries(screens)) {
+      await reach();
+      const pairs = await widget.evaluate((host) => {
+        const background = getComputedStyle(host).backgroundColor;
+        const out = [];
+        for (const el of host.shadowRoot.querySelectorAll("h2, p, label, button, a, span, legend")) {
+          if (!el.textContent.trim() || el.closest("[hidden]") || el.classList.contains("visually-hidden")) continue;
+          const style = getComputedStyle(el);
+          // A translucent background (the hovered row) shows the widget's through it.
+          const [r, g, b, a = 1] = style.backgroundColor.match(/[\d.]+/g).map(Number);
+          const [R, G, B] = background.match(/[\d.]+/g).map(Number);
+          const mix = (x, y) => Math.round(x * a + y * (1 - a));
+          const back = `rgb(${mix(r, R)}, ${mix(g, G)}, ${mix(b, B)})`;
+          out.push({ text: el.textContent.trim().slice(0, 30), color: style.color, back });
+        }
+        return out;
+      });
+      assert.ok(pairs.length > 3, `${theme}/${name}: texts found`);
+      const accent = await widget.locator("button").first().evaluate((b) => getComputedStyle(b).backgroundColor);
+      assert.equal(accent, theme === "demo" ? "rgb(138, 59, 18)" : "rgb(11, 92, 173)");
+      for (const { text, color, back } of pairs) {
+        const ratio = contrast(color, back);
+        assert.ok(ratio >= 4.5, `${theme}/${name}: "${text}" has contrast ${ratio.toFixed(2)} (${color} on ${back})`);
+      }
+    }
+    await page.close();
+  }
+});
