@@ -242,15 +242,19 @@ impl Device {
         &self.visible
     }
 
-    /// The 294-byte public-key slot: SPKI DER of the RSA-1024 key, then zeros (spec §4.4).
-    pub fn public_key_blob(&self) -> Vec<u8> {
+    /// The public key as SubjectPublicKeyInfo DER.
+    pub fn public_key_der(&self) -> Vec<u8> {
         use rsa::pkcs8::EncodePublicKey;
-        let mut blob = self
-            .key
+        self.key
             .to_public_key()
             .to_public_key_der()
             .expect("SPKI encoding")
-            .into_vec();
+            .into_vec()
+    }
+
+    /// The 294-byte public-key slot: SPKI DER of the RSA-1024 key, then zeros (spec §4.4).
+    pub fn public_key_blob(&self) -> Vec<u8> {
+        let mut blob = self.public_key_der();
         blob.resize(294, 0);
         blob
     }

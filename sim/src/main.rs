@@ -22,6 +22,10 @@ Addresses (default 127.0.0.1 with a free port; never use a real network here):
   --devices N          N devices; with fixed ports, device i adds i to them
   --www ADDR=DIR       serve a page from DIR (the demo: www/)
   --pkg DIR            serve the npm package at /pkg/ of that page
+  --device-page DIR    the devices serve a generated device page (make device-page); a
+                       comma-separated list sets one per device
+  GET /device-key?device=ID|SUFFIX on the backend: a device's public key, as a maker's
+                       records would give it (sealed mode)
 Device:
   --firmware 0.7|0.6   firmware profile (default 0.7); a list sets one per device
   --key FILE           device key, PKCS#1 PEM (default: a new RSA-1024 key)
@@ -55,6 +59,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let mut device = DeviceConfig::default();
     let mut count = 1usize;
     let mut firmwares = Vec::new();
+    let mut pages: Vec<std::path::PathBuf> = Vec::new();
     let mut www: Option<(SocketAddr, std::path::PathBuf)> = None;
     let mut pkg: Option<std::path::PathBuf> = None;
     let mut args = args.into_iter();
@@ -96,6 +101,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 www = Some((addr, dir.into()));
             }
             "--pkg" => pkg = Some(value.into()),
+            "--device-page" => pages = value.split(',').map(std::path::PathBuf::from).collect(),
             "--firmware" => {
                 firmwares = value
                     .split(',')
@@ -161,6 +167,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             if let Some(firmware) = firmwares.get(i).or(firmwares.last()) {
                 d.firmware = *firmware;
             }
+            d.pages = pages.get(i).or(pages.last()).cloned();
             d
         })
         .collect();

@@ -94,6 +94,8 @@ pub struct DeviceShared {
     timing: LifeTiming,
     /// Keep the first TCP connection open after its reply (device-os#1252, ≤ 0.6).
     pub tcp_first_stays_open: bool,
+    /// The maker's application pages (a generated device page); unset: the default handler.
+    pub pages: std::sync::OnceLock<Arc<crate::pages::Pages>>,
 }
 
 struct State {
@@ -179,6 +181,7 @@ impl DeviceHandle {
             cloud,
             timing,
             tcp_first_stays_open,
+            pages: std::sync::OnceLock::new(),
         });
         let _ = shared.addresses.set([http, tcp]);
         let s = shared.clone();
@@ -241,6 +244,8 @@ impl DeviceHandle {
             .and_then(|d| d.owner.clone());
         serde_json::json!({
             "id": id,
+            // The access point's name: the id's last 6 digits here.
+            "ssid": format!("Photon-{}", id[id.len().saturating_sub(6)..].to_ascii_uppercase()),
             "firmware": device.firmware(),
             "http": self.http.to_string(),
             "tcp": self.tcp.to_string(),
@@ -655,6 +660,12 @@ fn serve_http(shared: &Arc<DeviceShared>, mut stream: TcpStream, generation: u64
             Route::Hello => {
                 entry.status = "200".into();
                 stream.write_all(&http::hello(cors)).is_ok()
+            }
+            Route::AppPage if shared.pages.get().is_some() => {
+                let pages = shared.pages.get().expect("checked");
+                let (status, reply) = pages.respond(&request.path, firmware);
+                entry.status = status.to_string();
+                stream.write_all(&reply).is_ok()
             }
             Route::AppPage => {
                 entry.status = if request.path == "/index" {

@@ -37,6 +37,9 @@ pub struct DeviceConfig {
     pub life: LifeTiming,
     /// Faults from the start.
     pub faults: Faults,
+    /// A generated device page folder (`pages.json`) the firmware serves; `None`: the
+    /// default application page handler.
+    pub pages: Option<std::path::PathBuf>,
 }
 
 impl Default for DeviceConfig {
@@ -59,6 +62,7 @@ impl Default for DeviceConfig {
                 relisten: Duration::from_millis(3000),
             },
             faults: Faults::default(),
+            pages: None,
         }
     }
 }
@@ -149,6 +153,11 @@ impl Simulator {
                 d.faults.clone(),
             )
             .map_err(|e| format!("device servers: {e}"))?;
+            if let Some(dir) = &d.pages {
+                let pages = crate::pages::Pages::load(dir)
+                    .map_err(|e| format!("device page {}: {e}", dir.display()))?;
+                let _ = handle.shared.pages.set(std::sync::Arc::new(pages));
+            }
             devices.push(handle);
         }
         let c = cloud.clone();
@@ -169,6 +178,7 @@ impl Simulator {
         };
         let backend_addr = match config.backend {
             Some(addr) => {
+                let shared: Vec<_> = devices.iter().map(|d| d.shared.clone()).collect();
                 let (id, secret, product) = (
                     config.client_id.clone(),
                     config.client_secret.clone(),
@@ -177,7 +187,9 @@ impl Simulator {
                 Some(
                     httpd::serve(
                         addr,
-                        Arc::new(move |r: &Request| backend(r, cloud_addr, &id, &secret, product)),
+                        Arc::new(move |r: &Request| {
+                            backend(r, cloud_addr, &id, &secret, product, &shared)
+                        }),
                     )
                     .map_err(|e| format!("backend server: {e}"))?,
                 )
@@ -228,6 +240,26 @@ fn cors(response: Response) -> Response {
         .with_header("Access-Control-Allow-Origin", "*")
         .with_header("Access-Control-Allow-Headers", "Content-Type")
         .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+}
+
+/// The public key a maker recorded for a device at manufacturing, looked up by its id or by
+/// the suffix of its access point's name (`Photon-` and the id's last 6 digits here): what
+/// sealed mode encrypts with. `{ deviceId, publicKey }`, the key as hex SPKI DER.
+fn device_key(request: &Request, devices: &[Arc<crate::server::DeviceShared>]) -> Response {
+    let asked = request
+        .query
+        .get("device")
+        .map(|d| d.trim().trim_start_matches("Photon-").to_ascii_lowercase())
+        .unwrap_or_default();
+    for shared in devices {
+        let device = shared.device.lock().unwrap();
+        let id = device.id().to_ascii_lowercase();
+        if !asked.is_empty() && (id == asked || (asked.len() == 6 && id.ends_with(&asked))) {
+            let key = crate::device::hex_upper(&device.public_key_der()).to_ascii_lowercase();
+            return Response::json(200, &json!({"deviceId": id, "publicKey": key}));
+        }
+    }
+    Response::json(404, &json!({"error": "no such device in the records"}))
 }
 
 /// The control address: `GET /state`; `POST /faults?device=N`, `POST /reset?device=N`
@@ -312,16 +344,21 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
 /// The maker's server, reduced to what setup needs: `POST /customer-token` mints a
 /// customer-scoped token with the OAuth client (whose secret never leaves this side),
 /// creating the shadow customer on first use. Body (JSON or form): `customer`, optional
-/// `expires_in`.
+/// `expires_in`. `GET /device-key?device=…` answers from "the maker's records" (see
+/// [`device_key`]).
 fn backend(
     request: &Request,
     cloud: SocketAddr,
     client_id: &str,
     secret: &str,
     product: u32,
+    devices: &[Arc<crate::server::DeviceShared>],
 ) -> Response {
     if request.method == "OPTIONS" {
         return cors(Response::empty(204));
+    }
+    if (request.method.as_str(), request.path.as_str()) == ("GET", "/device-key") {
+        return cors(device_key(request, devices));
     }
     if (request.method.as_str(), request.path.as_str()) != ("POST", "/customer-token") {
         return cors(Response::json(404, &json!({"error": "not found"})));
