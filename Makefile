@@ -5,12 +5,13 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup pkg demo test test-native test-browser bench fuzz clean
+.PHONY: help setup pkg device-page demo test test-native test-browser bench fuzz clean
 
 help:
 	@echo "make demo    build pkg/ and the simulator, and start the simulator"
 	@echo "make test    every test: native, then in headless Chromium"
 	@echo "make bench   size and speed figures, as 'name: value' lines"
+	@echo "make device-page   the page a device serves, and its firmware handler (target/device-page/)"
 	@echo "make fuzz    a short run of every fuzz target (nightly Rust)"
 
 setup:
@@ -18,6 +19,9 @@ setup:
 
 pkg: setup
 	@scripts/build-pkg.sh
+
+device-page: pkg
+	@node scripts/device-page.mjs
 
 demo: pkg
 	@scripts/demo.sh

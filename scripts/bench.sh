@@ -18,11 +18,16 @@ if [ $((wasm + js)) -le $((64 * 1024)) ]; then echo "budget_client_met: yes"; el
 
 # What a customer's browser downloads for the setup page: page, widget, texts, package.
 page=0
-for f in www/index.html www/lumen-logo.svg www/softap-setup.js www/i18n.js pkg/softap_web.js pkg/softap_web_bg.wasm; do
+for f in www/index.html www/lumen-logo.svg www/softap-setup.js www/i18n.js www/handoff.js www/seal.js pkg/softap_web.js pkg/softap_web_bg.wasm; do
   page=$((page + $(gz "$f")))
 done
 echo "page_gzip_bytes: $page"
 echo "budget_page_gzip_bytes: $((100 * 1024))"
+
+# The page the device serves, as flash in the product firmware (scripts/device-page.mjs).
+node scripts/device-page.mjs --out target/device-page
+echo "budget_device_page_relay_gzip_bytes: $((12 * 1024))"
+echo "budget_device_page_full_gzip_bytes: $((72 * 1024))"
 
 # The flow against the simulator in headless Chromium (tests/bench_flow.rs). The test build
 # of the wasm is unoptimised: its RSA and SHA-256 are slower than the shipped package's.

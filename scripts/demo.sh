@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source .tools/env
 $CARGO build --quiet -p softap-sim
+# The page the device itself serves (Safari, iPhones, Firefox): the relay flavour.
+node scripts/device-page.mjs --flavour relay >/dev/null
 cat <<TEXT
 
 softap-web demo
@@ -11,7 +13,9 @@ softap-web demo
   npm package:  $PWD/pkg  (import init, { SoftAP, Cloud, SetupFlow } from "./pkg/softap_web.js")
   simulator:    a Photon in listening mode at http://127.0.0.1:8180 (TCP protocol :8181),
                 the cloud at http://127.0.0.1:8182, its state at http://127.0.0.1:8183/state,
-                a maker backend at http://127.0.0.1:8184 (POST /customer-token)
+                a maker backend at http://127.0.0.1:8184 (POST /customer-token),
+                the page the device serves at http://127.0.0.1:8180/setup (for the
+                handoff: Safari, iPhones and Firefox; see the README)
   Wi-Fi passwords the simulated radio accepts: "Home WiFi" correct horse, "Guest" (open);
   see sim/fixtures/networks.json.
 Ctrl-C stops it.
@@ -19,4 +23,5 @@ Ctrl-C stops it.
 TEXT
 exec target/debug/softap-sim --http 127.0.0.1:8180 --tcp 127.0.0.1:8181 --cloud 127.0.0.1:8182 \
   --control 127.0.0.1:8183 --backend 127.0.0.1:8184 --www 127.0.0.1:8080=www --pkg pkg \
+  --device-page target/device-page/relay \
   "$@"

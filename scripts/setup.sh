@@ -78,6 +78,18 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 echo "export CHROMEDRIVER=$(command -v chromedriver)" >> .tools/env.new
 
+# --- WebKit and Firefox for the every-browser tests; g++ for the generated firmware handler
+# WebKitGTK's WebDriver drives its MiniBrowser (under Xvfb); Firefox ESR needs geckodriver.
+if ! command -v WebKitWebDriver >/dev/null || ! command -v xvfb-run >/dev/null \
+   || ! command -v firefox-esr >/dev/null || ! command -v g++ >/dev/null; then
+  apt_install webkit2gtk-driver xvfb firefox-esr g++
+fi
+if [ ! -x .tools/bin/geckodriver ]; then
+  log "installing geckodriver 0.37.0 (cargo)"
+  cargo install -q geckodriver --version 0.37.0 --root .tools
+fi
+echo "export GECKODRIVER=$PWD/.tools/bin/geckodriver" >> .tools/env.new
+
 # --- npm tools (wasm-opt, terser, tsc, Particle's softap-setup), locked in package-lock.json
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] || [ ! -x node_modules/.bin/tsc ] \
    || [ ! -d node_modules/softap-setup ] || [ ! -d node_modules/playwright-core ] \

@@ -7,7 +7,11 @@
 // by default beside this file, as in pkg/),
 // target-address-space ("local" for a device address the library cannot tell is local),
 // device-wait-ms (how long to wait for the customer to join the device's network), logo,
-// help-url, terms-url.
+// help-url, terms-url, mode ("auto": this browser's path; "direct": the page calls the
+// device; "handoff": through the page the device serves, for Safari, iPhones and Firefox),
+// cloud-wait-ms (how long to wait for the device online after a handoff), device-page
+// ("/setup"), key-url (the maker's records: `GET key-url?device=<name or id>` →
+// `{ publicKey }` turns on sealed mode: the password is encrypted here, before the handoff).
 // Or all of them at once as JSON, in the `config` attribute or property, keys in camelCase
 // (`productName`, `helpUrl`, …), plus `messages` (texts by language) and `theme` (custom
 // properties without their prefix: `{ "accent": "#8a3b12" }`). Attributes win over config.
@@ -15,6 +19,7 @@
 // --softap-radius, --softap-font. Events: softap-progress, softap-done, softap-error,
 // softap-next (the customer starts the next device).
 import { MESSAGES, pickLanguage } from "./i18n.js";
+import { choosePath, handoffUrl, readReturn, seal } from "./handoff.js";
 
 const STYLE = `
 [hidden] { display: none !important; }
@@ -26,6 +31,9 @@ p { margin: .5rem 0; }
 .muted { color: var(--softap-muted, #4a5263); }
 button { font: inherit; border: 0; border-radius: var(--softap-radius, 12px); padding: .65rem 1.1rem;
   background: var(--softap-accent, #0b5cad); color: #fff; cursor: pointer; margin: .5rem .5rem 0 0; }
+a.button { display: inline-block; text-decoration: none; font: inherit; border-radius: var(--softap-radius, 12px);
+  padding: .65rem 1.1rem; background: var(--softap-accent, #0b5cad); color: #fff; margin: .5rem .5rem 0 0; }
+a.button:focus-visible { outline: 3px solid var(--softap-accent, #0b5cad); outline-offset: 2px; }
 button.secondary { background: transparent; color: var(--softap-accent, #0b5cad); border: 2px solid currentColor; }
 button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible,
 label.network:focus-within { outline: 3px solid var(--softap-accent, #0b5cad); outline-offset: 2px; }
@@ -49,6 +57,8 @@ footer a { color: var(--softap-accent, #0b5cad); margin-right: 1rem; }
 `;
 
 const ENTERPRISE = 0x02000000;
+/** sessionStorage key: what survives the trip to the device page (no secrets). */
+const STORE = "softap-setup";
 const LOCK = `<svg class="lock" viewBox="0 0 16 16" aria-hidden="true"><path fill="currentColor"
   d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/></svg> `;
 
@@ -67,6 +77,8 @@ export class SoftApSetupElement extends HTMLElement {
   #setUp = [];
   #custom = {};
   #config = {};
+  /** The handoff path's claim code for the device at hand (never stored). */
+  #claimCode;
   /** Bumped when the customer starts over: results of earlier waits are ignored. */
   #attempt = 0;
   /** The screen shown, and where "Try again" leads after an error. */
@@ -138,6 +150,8 @@ export class SoftApSetupElement extends HTMLElement {
   }
 
   connectedCallback() {
+    const back = readReturn();
+    if (back) return this.#returned(back);
     this.#render("intro");
   }
 
@@ -229,8 +243,9 @@ export class SoftApSetupElement extends HTMLElement {
     if (screen === "intro") $("start").onclick = () => this.#start();
     if (screen === "done" && $("next")) {
       $("next").onclick = () => {
-        this.#flow.next();
         this.#emit("softap-next", { count: this.#setUp.length + 1 });
+        if (!this.#flow) return this.#start();
+        this.#flow.next();
         this.#join();
       };
     }
@@ -256,6 +271,14 @@ export class SoftApSetupElement extends HTMLElement {
       form.onsubmit = (event) => { event.preventDefault(); this.#configure(form); };
     }
     if (screen === "error") $("retry").onclick = () => this.#retry();
+    if (screen === "seal") {
+      const form = $("seal-form");
+      const update = () => { $("password-field").hidden = $("security").value === "open"; };
+      form.onchange = update;
+      update();
+      $("show").onchange = () => { $("password").type = $("show").checked ? "text" : "password"; };
+      form.onsubmit = (event) => { event.preventDefault(); this.#sealed(form); };
+    }
     // The device could not join (wrong password): it is back in setup mode. Start over from
     // joining its network; the pending wait for the cloud is left behind (#attempt).
     if (screen === "rejoin") $("blue-again").onclick = () => { this.#attempt++; this.#join(); };
@@ -275,20 +298,26 @@ export class SoftApSetupElement extends HTMLElement {
     return api;
   }
 
+  /** A customer token from the maker's server (token-url), or the one given. */
+  async #token() {
+    const tokenUrl = this.#opt("token-url");
+    if (!tokenUrl) return this.#opt("access-token");
+    try {
+      return (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token;
+    } catch {
+      // The maker's server is out of reach: this page must start while online.
+      throw Object.assign(new Error("token"), { code: "cloud-unreachable", step: "preparing" });
+    }
+  }
+
   async #start() {
     this.#render("preparing");
     try {
       const api = await this.#load();
-      const tokenUrl = this.#opt("token-url");
-      let token = this.#opt("access-token");
-      if (tokenUrl) {
-        try {
-          token = (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token;
-        } catch {
-          // The maker's server is out of reach: this page must start while online.
-          throw Object.assign(new Error("token"), { code: "cloud-unreachable", step: "preparing" });
-        }
-      }
+      const token = await this.#token();
+      const mode = this.#opt("mode") || "auto";
+      const path = mode === "auto" ? await choosePath(this.#opt("device-url") || "http://192.168.0.1") : mode;
+      if (path === "handoff") return await this.#handoff(api, token);
       const device = new api.SoftAP({
         baseUrl: this.#opt("device-url"),
         targetAddressSpace: this.#opt("target-address-space"),
@@ -377,6 +406,96 @@ export class SoftApSetupElement extends HTMLElement {
       }
       if (attempt !== this.#attempt) return;
       this.#fail(error, error?.step === "waiting-for-cloud" ? "rejoin" : "networks");
+    }
+  }
+
+  // The handoff path: a claim code while online, then off to the page the device serves.
+  async #handoff(api, token) {
+    const cloud = new api.Cloud({ apiUrl: this.#opt("api-url"), accessToken: token, productId: this.#opt("product-id") });
+    this.#claimCode = (await cloud.createClaimCode()).claimCode;
+    if (this.#opt("key-url")) return this.#render("seal", this.#sealBody());
+    this.#leave();
+  }
+
+  #sealBody() {
+    return `<h2 tabindex="-1">${this.#t("sealTitle")}</h2><form id="seal-form" novalidate>
+      <div class="field"><label for="device-name">${this.#t("deviceName")}</label><input id="device-name" autocomplete="off"></div>
+      <div class="field"><label for="ssid">${this.#t("networkName")}</label><input id="ssid" autocomplete="off"></div>
+      <div class="field"><label for="security">${this.#t("security")}</label>
+        <select id="security"><option value="4194308">WPA2</option><option value="2097156">WPA</option>
+        <option value="open">${this.#t("open")}</option></select></div>
+      <div class="field" id="password-field"><label for="password">${this.#t("password")}</label>
+        <input id="password" type="password" autocomplete="current-password">
+        <label><input id="show" type="checkbox" style="width:auto"> ${this.#t("showPassword")}</label></div>
+      <p class="error" id="form-error" role="alert"></p>
+      <button type="submit">${this.#t("continue")}</button></form>`;
+  }
+
+  /** Sealed mode: the maker's record of this device's key encrypts the password here. */
+  async #sealed(form) {
+    const $ = (id) => this.shadowRoot.getElementById(id);
+    const error = (key) => { $("form-error").textContent = this.#t(key); };
+    const open = $("security").value === "open";
+    const password = open ? "" : $("password").value;
+    if (!$("ssid").value) return error("ssid-empty");
+    if (!open && (password.length < 8 || password.length > 63)) return error("passphrase-length");
+    let record;
+    try {
+      const url = new URL(this.#opt("key-url"), document.baseURI);
+      url.searchParams.set("device", $("device-name").value.trim());
+      const response = await fetch(url);
+      record = response.ok ? await response.json() : null;
+    } catch {
+      return error("cloud-unreachable");
+    }
+    if (!record?.publicKey) return error("device-not-in-records");
+    const sealed = seal({ publicKey: record.publicKey, ssid: $("ssid").value, password, security: open ? 0 : Number($("security").value) });
+    const name = $("device-name").value.trim();
+    form.reset();
+    this.#leave(sealed, /^[A-Za-z]+-\w+$/.test(name) ? name : undefined);
+  }
+
+  /** "Join the device's network, then Continue": a link, so a real top-level navigation. */
+  #leave(sealed, apName) {
+    const back = location.href.split("#")[0];
+    const url = handoffUrl({
+      deviceUrl: this.#opt("device-url") || "http://192.168.0.1",
+      page: this.#opt("device-page"),
+      claimCode: this.#claimCode,
+      back,
+      fingerprint: sealed?.fingerprint ?? this.#opt("expected-fingerprint"),
+      lang: this.#lang,
+      product: this.#opt("product-name"),
+      sealed,
+    });
+    // Only what is not secret survives the trip: the devices set up so far.
+    sessionStorage.setItem(STORE, JSON.stringify({ setUp: this.#setUp }));
+    this.#render("handoff", `<h2 tabindex="-1">${this.#t("joinTitle")}</h2><p>${this.#t("handoffText", apName ? { ap: apName } : {})}</p>
+      <a class="button" id="continue" href="${escapeHtml(url)}">${this.#t("continue")}</a>`);
+  }
+
+  /** Back from the device page: verify through the cloud, now that we are online again. */
+  async #returned(back) {
+    try {
+      this.#setUp = JSON.parse(sessionStorage.getItem(STORE) || "{}").setUp || [];
+    } catch {
+      this.#setUp = [];
+    }
+    if (!back.ok) return this.#fail({ code: back.code, step: "handoff" }, "intro");
+    this.#render("rejoin");
+    this.shadowRoot.getElementById("blue-again").hidden = true;
+    try {
+      const api = await this.#load();
+      const token = await this.#token();
+      const cloud = new api.Cloud({ apiUrl: this.#opt("api-url"), accessToken: token, productId: this.#opt("product-id") });
+      const timeoutMs = Number(this.#opt("cloud-wait-ms")) || undefined;
+      await cloud.waitForDevice(back.deviceId, { intervalMs: 1500, timeoutMs });
+      this.#setUp.push(back.deviceId);
+      sessionStorage.setItem(STORE, JSON.stringify({ setUp: this.#setUp }));
+      this.#render("done");
+      this.#emit("softap-done", { deviceIds: [...this.#setUp] });
+    } catch (error) {
+      this.#fail(error, "intro");
     }
   }
 

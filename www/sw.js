@@ -1,12 +1,14 @@
 // Precaches the setup page, the widget and the wasm: once loaded online, the page works on
 // the device's network, which has no internet (and after a reload there). Secure origins
 // only (https, or localhost for the demo). Bump VERSION when the files change.
-const VERSION = "softap-setup-v2";
+const VERSION = "softap-setup-v3";
 const FILES = [
   "./",
   "./index.html",
   "./softap-setup.js",
   "./i18n.js",
+  "./handoff.js",
+  "./seal.js",
   "./lumen-logo.svg",
   "./pkg/softap_web.js",
   "./pkg/softap_web_bg.wasm",
