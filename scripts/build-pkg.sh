@@ -23,7 +23,7 @@ node_modules/.bin/terser pkg.new/softap_web.js --module --compress --mangle --co
 mv pkg.new/softap_web.min.js pkg.new/softap_web.js
 
 # The <softap-setup> element ships beside the API it is built on (import "softap-web/setup").
-cp www/softap-setup.js www/i18n.js www/handoff.js www/seal.js pkg.new/
+cp www/softap-setup.js www/i18n.js www/handoff.js www/handoff.d.ts www/seal.js pkg.new/
 
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 cat > pkg.new/package.json <<JSON
@@ -43,7 +43,7 @@ cat > pkg.new/package.json <<JSON
     "./softap_web_bg.wasm": "./softap_web_bg.wasm",
     "./setup": "./softap-setup.js",
     "./i18n": "./i18n.js",
-    "./handoff": "./handoff.js",
+    "./handoff": { "types": "./handoff.d.ts", "default": "./handoff.js" },
     "./seal": "./seal.js"
   },
   "files": [
@@ -54,6 +54,7 @@ cat > pkg.new/package.json <<JSON
     "softap-setup.js",
     "i18n.js",
     "handoff.js",
+    "handoff.d.ts",
     "seal.js"
   ],
   "sideEffects": ["./softap-setup.js"],

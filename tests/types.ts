@@ -38,3 +38,16 @@ function describe(error: unknown): ErrorCode | undefined {
 }
 
 void [setUp, describe];
+
+// The handoff module shipped beside the element (pkg/handoff.js, pkg/handoff.d.ts).
+import { choosePath, handoffUrl, readReturn, seal } from "../pkg/handoff.js";
+import type { Sealed, HandoffReturn } from "../pkg/handoff.js";
+
+async function handOff(claimCode: string, publicKey: string): Promise<string | null> {
+  const path: "direct" | "handoff" = await choosePath("http://192.168.0.1");
+  const sealed: Sealed = seal({ publicKey, ssid: "Home", password: "secret123", security: 4194308 });
+  const url: string = handoffUrl({ deviceUrl: "http://192.168.0.1", claimCode, back: location.href, sealed, fingerprint: sealed.fingerprint });
+  const back: HandoffReturn | null = readReturn();
+  return path === "handoff" ? url : back?.deviceId ?? null;
+}
+void handOff;
