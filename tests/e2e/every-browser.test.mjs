@@ -126,7 +126,8 @@ async function playwrightEngine() {
 /** A W3C WebDriver session over plain HTTP (WebKitWebDriver, geckodriver). */
 async function webdriverEngine(name, command, args, capabilities) {
   const port = name === "webkit" ? 4450 : 4451;
-  const server = spawn(command, [...args, `--port=${port}`], { stdio: "ignore" });
+  // Its own process group: xvfb-run starts Xvfb and the driver, and all must go at the end.
+  const server = spawn(command, [...args, `--port=${port}`], { stdio: "ignore", detached: true });
   const base = `http://127.0.0.1:${port}`;
   let session;
   const call = async (method, url, body) => {
@@ -162,7 +163,7 @@ async function webdriverEngine(name, command, args, capabilities) {
       Buffer.from(await call("GET", s("/screenshot")), "base64")),
     close: async () => {
       await call("DELETE", s("")).catch(() => {});
-      server.kill();
+      process.kill(-server.pid, "SIGTERM");
     },
   };
 }
