@@ -88,7 +88,8 @@ if [ ! -x .tools/bin/geckodriver ]; then
   log "installing geckodriver 0.37.0 (cargo)"
   cargo install -q geckodriver --version 0.37.0 --root .tools
 fi
-echo "export GECKODRIVER=$PWD/.tools/bin/geckodriver" >> .tools/env.new
+# Not GECKODRIVER: wasm-bindgen-test-runner would pick Firefox over Chromium for the wasm tests.
+echo "export SOFTAP_GECKODRIVER=$PWD/.tools/bin/geckodriver" >> .tools/env.new
 
 # --- npm tools (wasm-opt, terser, tsc, Particle's softap-setup), locked in package-lock.json
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] || [ ! -x node_modules/.bin/tsc ] \

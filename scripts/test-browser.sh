@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source .tools/env
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+# The runner prefers geckodriver and safaridriver when their variables are set: Chromium here.
+unset GECKODRIVER SAFARIDRIVER
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 
 $CARGO build --quiet -p softap-sim

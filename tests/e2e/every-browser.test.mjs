@@ -302,7 +302,7 @@ for (const [name, start] of [
     browserName: "MiniBrowser",
     "webkitgtk:browserOptions": { binary: "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser", args: ["--automation"] },
   })],
-  ["firefox", () => webdriverEngine("firefox", process.env.GECKODRIVER ?? path.join(root, ".tools/bin/geckodriver"), [], {
+  ["firefox", () => webdriverEngine("firefox", process.env.SOFTAP_GECKODRIVER ?? path.join(root, ".tools/bin/geckodriver"), [], {
     "moz:firefoxOptions": { binary: "/usr/bin/firefox-esr", args: ["-headless"] },
   })],
 ]) {
