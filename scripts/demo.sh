@@ -10,6 +10,9 @@ cat <<TEXT
 
 softap-web demo
   open:         http://127.0.0.1:8080/   (the setup page of a made-up product, www/)
+                http://127.0.0.1:8080/?mode=handoff   (as Safari, iPhones and Firefox do it:
+                through the page the device serves; add &sealed=1 for sealed mode, the
+                device's name is in http://127.0.0.1:8183/state)
   npm package:  $PWD/pkg  (import init, { SoftAP, Cloud, SetupFlow } from "./pkg/softap_web.js")
   simulator:    a Photon in listening mode at http://127.0.0.1:8180 (TCP protocol :8181),
                 the cloud at http://127.0.0.1:8182, its state at http://127.0.0.1:8183/state,
