@@ -215,9 +215,10 @@ const pageClick = (id) => { document.getElementById(id).click(); return true; };
 const onPage = (origin) => location.origin === origin && document.readyState === "complete";
 
 /** From the maker's page through the device page and back, for one device. */
-async function handoff(engine, { device = 0, mode = "auto", sealed = false, expectPath = "handoff", network = ["Home WiFi", "correct horse"] }) {
+async function handoff(engine, { device = 0, mode = "auto", sealed = false, expectPath = "handoff", network = ["Home WiFi", "correct horse"], faults }) {
   const shot = (step) => engine.shot(`device${device}-${sealed ? "sealed-" : ""}${network[0].replace(/\W/g, "")}-${step}`);
   await control(`/reset?device=${device}`, "");
+  if (faults) await control(`/faults?device=${device}`, JSON.stringify(faults));
   await engine.goto(`${maker}/maker?device=${device}&mode=${mode}${sealed ? "&sealed=1" : ""}`);
   await until(engine, "the intro", widgetHas, "start");
   await engine.run(widgetClick, "start");
@@ -273,8 +274,11 @@ test("Chromium: forced handoff through the relay page, the full (wasm) page with
     // Chromium has Local Network Access: left to itself, the page would call the device.
     await engine.goto(`${maker}/maker`);
     assert.equal(await engine.run(async () => (await import("/handoff.js")).choosePath("http://192.168.0.1")), "direct");
-    await handoff(engine, { device: 0, mode: "handoff" });
+    // The relay page rides out dropped scans, as the wasm client does.
+    await handoff(engine, { device: 0, mode: "handoff", faults: { drop_next: 2, drop_command: "scan-ap" } });
     await assertConfigured(0);
+    const scans = (await state(0)).log.filter((e) => e.path === "/scan-ap").map((e) => e.status);
+    assert.deepEqual(scans, ["dropped", "dropped", "200"]);
     await handoff(engine, { device: 1, mode: "handoff" });
     await assertConfigured(1);
     // The full page speaks enterprise networks too (PEAP: user name and password).

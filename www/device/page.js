@@ -66,19 +66,31 @@ function show(title, body) {
 }
 
 // The device, through plain fetch (relay) or the wasm client (full). Same origin: no CORS,
-// no preflight; urlencoded bodies get past the firmware's Content-Type routing.
+// no preflight; urlencoded bodies get past the firmware's Content-Type routing. A scan takes
+// seconds in a crowded place and configure-ap scans twice: those get longer to answer.
+const TIMEOUT_MS = { "scan-ap": 30000, "configure-ap": 65000 };
+
 async function call(command, body) {
-  let response;
-  try {
-    response = await fetch(`/${command}`, body === undefined ? { cache: "no-store" }
-      : { method: "POST", cache: "no-store", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body });
-  } catch {
-    throw failure("device-unreachable");
+  // Reads may be sent again after a dropped connection or a busy device; commands that act
+  // are sent once (a lost connect-ap reply means it is probably connecting).
+  const tries = body === undefined ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT_MS[command] || 8000);
+    try {
+      const response = await fetch(`/${command}`, body === undefined ? { cache: "no-store", signal: abort.signal }
+        : { method: "POST", cache: "no-store", signal: abort.signal, headers: { "Content-Type": "application/x-www-form-urlencoded" }, body });
+      const text = await response.text();
+      // A 200 with an empty body is how the firmware says it failed.
+      if (response.ok && text) return text;
+      if (response.status !== 503 || attempt >= tries) throw failure("device-error");
+    } catch (error) {
+      if (error.code || attempt >= tries) throw error.code ? error : failure("device-unreachable");
+    } finally {
+      clearTimeout(timer);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
   }
-  const text = await response.text();
-  // A 200 with an empty body is how the firmware says it failed.
-  if (!response.ok || !text) throw failure("device-error");
-  return text;
 }
 
 const relay = {
