@@ -10,19 +10,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { createServer } from "node:https";
 import { request as httpRequest } from "node:http";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { networkInterfaces, tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { httpsSite, root, startSim } from "./support.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shots = path.join(root, "target/e2e-screenshots");
 const PORTS = { device: 8380, tcp: 8390, cloud: 8382, control: 8383, backend: 8384 };
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".svg": "image/svg+xml" };
 const CUSTOMER = "customer@example.com";
 
 // Not loopback: a host no browser trusts, as 192.168.0.1 is not.
@@ -64,32 +60,20 @@ before(async () => {
     execFileSync("node", [path.join(root, "scripts/device-page.mjs")], { stdio: "ignore" });
   }
   // Device 0 serves the relay page, device 1 the full (wasm) page.
-  sim = spawn(path.join(root, "target/debug/softap-sim"), [
+  sim = await startSim([
     "--devices", "2", "--http", `${LAN}:${PORTS.device}`, "--tcp", `127.0.0.1:${PORTS.tcp}`,
     "--cloud", `127.0.0.1:${PORTS.cloud}`, "--control", `127.0.0.1:${PORTS.control}`,
     "--backend", `127.0.0.1:${PORTS.backend}`,
     "--device-page", `${root}/target/device-page/relay,${root}/target/device-page/full`,
     "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((resolve) => createInterface({ input: sim.stdout }).once("line", resolve));
-
-  const dir = mkdtempSync(path.join(tmpdir(), "softap-every-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
-  https = createServer({ key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) },
-    (req, res) => {
-      const url = new URL(req.url, "https://x");
-      if (url.pathname === "/maker") return res.writeHead(200, { "Content-Type": "text/html" }).end(makerPage(url.searchParams));
-      if (url.pathname.startsWith("/api/")) return proxy(req, res, PORTS.cloud, "/api");
-      if (url.pathname.startsWith("/backend/")) return proxy(req, res, PORTS.backend, "/backend");
-      const file = url.pathname.startsWith("/pkg/")
-        ? path.join(root, "pkg", path.basename(url.pathname))
-        : path.join(root, "www", path.basename(url.pathname));
-      if (!existsSync(file)) return res.writeHead(404).end();
-      res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
-    });
-  await new Promise((resolve) => https.listen(0, "127.0.0.1", resolve));
-  maker = `https://127.0.0.1:${https.address().port}`;
+  ]);
+  ({ server: https, origin: maker } = await httpsSite((url, req, res) => {
+    if (url.pathname === "/maker") res.writeHead(200, { "Content-Type": "text/html" }).end(makerPage(url.searchParams));
+    else if (url.pathname.startsWith("/api/")) proxy(req, res, PORTS.cloud, "/api");
+    else if (url.pathname.startsWith("/backend/")) proxy(req, res, PORTS.backend, "/backend");
+    else return false;
+    return true;
+  }));
 });
 
 after(async () => {

@@ -3,19 +3,13 @@
 // host (device.test), permission granted or denied through the DevTools protocol.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { createServer } from "node:https";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { httpsSite, root, startSim } from "./support.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shots = path.join(root, "target/e2e-screenshots");
 const PORTS = { device: 8280, tcp: 8281, cloud: 8282, control: 8283, backend: 8284 };
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
 
 let sim;
 let https;
@@ -33,39 +27,20 @@ function page(attributes) {
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  sim = spawn(path.join(root, "target/debug/softap-sim"), [
+  sim = await startSim([
     "--http", `127.0.0.1:${PORTS.device}`, "--tcp", `127.0.0.1:${PORTS.tcp}`,
     "--cloud", `127.0.0.1:${PORTS.cloud}`, "--control", `127.0.0.1:${PORTS.control}`,
     "--backend", `127.0.0.1:${PORTS.backend}`, "--key", path.join(root, "tests/fixtures/device-1024.pem"),
     "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((resolve) => createInterface({ input: sim.stdout }).once("line", resolve));
-
-  const dir = mkdtempSync(path.join(tmpdir(), "softap-lna-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
-  https = createServer({ key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) },
-    (req, res) => {
-      const url = new URL(req.url, "https://x");
-      if (url.pathname.startsWith("/case/")) {
-        const attributes = { declared: 'target-address-space="local"', undeclared: "" }[url.pathname.slice(6)];
-        res.writeHead(200, { "Content-Type": "text/html" }).end(page(attributes));
-        return;
-      }
-      const file = url.pathname.startsWith("/pkg/")
-        ? path.join(root, "pkg", path.basename(url.pathname))
-        : path.join(root, "www", path.basename(url.pathname));
-      let body;
-      try {
-        body = readFileSync(file);
-      } catch {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
-    });
-  await new Promise((resolve) => https.listen(0, "127.0.0.1", resolve));
-  pagePort = https.address().port;
+  ]);
+  let origin;
+  ({ server: https, origin } = await httpsSite((url, req, res) => {
+    if (!url.pathname.startsWith("/case/")) return false;
+    const attributes = { declared: 'target-address-space="local"', undeclared: "" }[url.pathname.slice(6)];
+    res.writeHead(200, { "Content-Type": "text/html" }).end(page(attributes));
+    return true;
+  }));
+  pagePort = new URL(origin).port;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

@@ -5,14 +5,11 @@
 // Run: node --test tests/e2e/   (make test does, after building pkg/ and the simulator)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createInterface } from "node:readline";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { root, startSim } from "./support.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shots = path.join(root, "target/e2e-screenshots");
 const PAGE = "http://127.0.0.1:8080/";
 const CONTROL = "http://127.0.0.1:8183";
@@ -23,18 +20,14 @@ let browser;
 before(async () => {
   mkdirSync(shots, { recursive: true });
   // The demo's addresses (www/index.html names them), with quicker joins.
-  sim = spawn(path.join(root, "target/debug/softap-sim"), [
+  sim = await startSim([
     "--http", "127.0.0.1:8180", "--tcp", "127.0.0.1:8181", "--cloud", "127.0.0.1:8182",
     "--control", "127.0.0.1:8183", "--backend", "127.0.0.1:8184",
     "--www", `127.0.0.1:8080=${path.join(root, "www")}`, "--pkg", path.join(root, "pkg"),
     "--key", path.join(root, "tests/fixtures/device-1024.pem"),
     "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
     "--relisten-ms", "300",
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((resolve, reject) => {
-    sim.once("exit", (code) => reject(new Error(`softap-sim exited with ${code}`)));
-    createInterface({ input: sim.stdout }).once("line", resolve);
-  });
+  ]);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
