@@ -79,6 +79,8 @@ export class SoftApSetupElement extends HTMLElement {
   #config = {};
   /** The handoff path's claim code for the device at hand (never stored). */
   #claimCode;
+  /** The device being set up on the direct path, once it answered. */
+  #deviceId;
   /** Bumped when the customer starts over: results of earlier waits are ignored. */
   #attempt = 0;
   /** The screen shown, and where "Try again" leads after an error. */
@@ -302,12 +304,17 @@ export class SoftApSetupElement extends HTMLElement {
   async #token() {
     const tokenUrl = this.#opt("token-url");
     if (!tokenUrl) return this.#opt("access-token");
+    let answer;
     try {
-      return (await (await fetch(tokenUrl, { method: "POST" })).json()).access_token;
+      const response = await fetch(tokenUrl, { method: "POST" });
+      answer = response.ok ? await response.json() : {};
     } catch {
       // The maker's server is out of reach: this page must start while online.
       throw Object.assign(new Error("token"), { code: "cloud-unreachable", step: "preparing" });
     }
+    // The maker's server refused (the customer's session with the maker has ended).
+    if (!answer?.access_token) throw Object.assign(new Error("token"), { code: "token-invalid", step: "preparing" });
+    return answer.access_token;
   }
 
   async #start() {
@@ -347,7 +354,7 @@ export class SoftApSetupElement extends HTMLElement {
     this.#render("join");
     try {
       const timeoutMs = Number(this.#opt("device-wait-ms")) || undefined;
-      await this.#flow.waitForDevice({ intervalMs: 1500, timeoutMs });
+      this.#deviceId = (await this.#flow.waitForDevice({ intervalMs: 1500, timeoutMs })).id;
       this.shadowRoot.querySelector(".status").textContent = this.#t("found");
       await this.#scan();
     } catch (error) {
@@ -389,7 +396,7 @@ export class SoftApSetupElement extends HTMLElement {
       await this.#flow.configure(network);
       await this.#flow.connect();
       this.#render("rejoin");
-      const id = await this.#flow.waitForCloud();
+      const id = await this.#waitForCloud();
       if (attempt !== this.#attempt) return;
       this.#setUp.push(id);
       this.#render("done");
@@ -406,6 +413,29 @@ export class SoftApSetupElement extends HTMLElement {
       }
       if (attempt !== this.#attempt) return;
       this.#fail(error, error?.step === "waiting-for-cloud" ? "rejoin" : "networks");
+    }
+  }
+
+  /**
+   * Waits until the device is online and this customer's. A customer token that expired in
+   * the meantime is minted anew by the maker's server (token-url), now that the customer is
+   * online again, rather than sending them back to the start.
+   */
+  async #waitForCloud() {
+    try {
+      return await this.#flow.waitForCloud();
+    } catch (error) {
+      const stale = error?.code === "token-expired" || error?.code === "token-invalid";
+      if (!stale || !this.#opt("token-url") || !this.#deviceId) throw error;
+      let token;
+      try {
+        token = await this.#token();
+      } catch {
+        throw error;
+      }
+      const cloud = new this.#api.Cloud({ apiUrl: this.#opt("api-url"), accessToken: token, productId: this.#opt("product-id") });
+      await cloud.waitForDevice(this.#deviceId, { intervalMs: 2000 });
+      return this.#deviceId;
     }
   }
 
@@ -521,7 +551,7 @@ export class SoftApSetupElement extends HTMLElement {
     if (to === "join") return this.#join();
     if (to === "rejoin") {
       this.#render("rejoin");
-      return this.#flow.waitForCloud().then((id) => {
+      return this.#waitForCloud().then((id) => {
         this.#setUp.push(id);
         this.#render("done");
         this.#emit("softap-done", { deviceIds: [...this.#setUp] });

@@ -279,12 +279,28 @@ test("branding from one JSON config: logo, links, texts and colours", async () =
   await page.close();
 });
 
-test("the session expires while the customer is offline: the page says what to do", async () => {
+test("the session expires while the customer is offline: a new token from the maker's server, done", async () => {
   await reset();
   const { page, widget } = await open();
   await widget.getByRole("button", { name: "Start" }).click();
   await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor();
   await fetch(`${CONTROL}/cloud/expire-tokens`, { method: "POST" });
+  await connectTo(widget, "Home WiFi", "correct horse");
+  await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
+  assert.equal((await deviceState()).claimedBy, "customer@example.com");
+  await page.close();
+});
+
+test("the session expires and the maker's server refuses a new one: the page says what to do", async () => {
+  await reset();
+  const { page, widget } = await open();
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor();
+  await fetch(`${CONTROL}/cloud/expire-tokens`, { method: "POST" });
+  await fetch(`${CONTROL}/cloud/faults`, {
+    method: "POST",
+    body: JSON.stringify({ path_prefix: "/oauth/token", status: 400, count: 1 }),
+  });
   await connectTo(widget, "Home WiFi", "correct horse");
   const alert = widget.getByRole("alert");
   await alert.waitFor({ timeout: 20000 });
