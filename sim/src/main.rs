@@ -18,14 +18,13 @@ Addresses (default 127.0.0.1 with a free port; never use a real network here):
   --tcp ADDR           device TCP protocol (a real device: port 5609)
   --cloud ADDR         cloud API (api.particle.io)
   --control ADDR       GET /state, POST /faults?device=N, /reset?device=N, /cloud/faults
-  --backend ADDR       maker-backend stand-in: POST /customer-token
+  --backend ADDR       maker-backend stand-in: POST /customer-token, and
+                       GET /device-key?device=ID|Photon-XXXXXX (the maker's key records)
   --devices N          N devices; with fixed ports, device i adds i to them
   --www ADDR=DIR       serve a page from DIR (the demo: www/)
   --pkg DIR            serve the npm package at /pkg/ of that page
   --device-page DIR    the devices serve a generated device page (make device-page); a
                        comma-separated list sets one per device
-  GET /device-key?device=ID|SUFFIX on the backend: a device's public key, as a maker's
-                       records would give it (sealed mode)
 Device:
   --firmware 0.7|0.6   firmware profile (default 0.7); a list sets one per device
   --key FILE           device key, PKCS#1 PEM (default: a new RSA-1024 key)

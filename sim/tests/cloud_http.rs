@@ -162,3 +162,46 @@ fn control_sets_device_and_cloud_faults() {
     .unwrap();
     assert_eq!(status, 503);
 }
+
+#[test]
+fn the_backends_records_give_a_devices_key_by_id_or_access_point_name() {
+    let sim = Simulator::start(Config {
+        devices: vec![softap_sim::DeviceConfig {
+            key_pem: Some(include_str!("../../tests/fixtures/device-1024.pem").into()),
+            id: Some("3A0020001847333531323BCF".into()),
+            ..softap_sim::DeviceConfig::default()
+        }],
+        ..Config::default()
+    })
+    .unwrap();
+    let backend = sim.backend_addr.unwrap();
+    let spki: String = include_bytes!("../../tests/fixtures/device-1024.spki.der")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for asked in ["3a0020001847333531323bcf", "Photon-323BCF", "323bcf"] {
+        let (status, body) = request(
+            backend,
+            "GET",
+            &format!("/device-key?device={asked}"),
+            &[],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{asked}");
+        let record = json(&body);
+        assert_eq!(record["deviceId"], "3a0020001847333531323bcf");
+        assert_eq!(record["publicKey"], spki.as_str());
+    }
+    for unknown in ["Photon-000000", "", "3bcf"] {
+        let (status, _) = request(
+            backend,
+            "GET",
+            &format!("/device-key?device={unknown}"),
+            &[],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(status, 404, "{unknown:?}");
+    }
+}
