@@ -170,7 +170,6 @@ async function until(engine, what, fn, ...args) {
 }
 
 const widgetHas = (id) => document.querySelector("softap-setup")?.shadowRoot?.getElementById(id) ? true : false;
-const widgetHeading = () => document.querySelector("softap-setup")?.shadowRoot?.querySelector("h2")?.textContent;
 const widgetAlert = () => document.querySelector("softap-setup")?.shadowRoot?.querySelector("[role=alert]")?.textContent;
 const widgetClick = (id) => { document.querySelector("softap-setup").shadowRoot.getElementById(id).click(); return true; };
 const widgetHref = (id) => document.querySelector("softap-setup").shadowRoot.getElementById(id).href;
@@ -186,7 +185,6 @@ function widgetFill(values) {
   return true;
 }
 const pageHas = (id) => (document.getElementById(id) ? true : false);
-const pageText = () => document.body?.innerText;
 function pagePick(ssid, password, user) {
   const label = [...document.querySelectorAll("label.network")].find((l) => l.textContent.trim() === ssid);
   label.querySelector("input").click();
@@ -199,14 +197,13 @@ const pageClick = (id) => { document.getElementById(id).click(); return true; };
 const onPage = (origin) => location.origin === origin && document.readyState === "complete";
 
 /** From the maker's page through the device page and back, for one device. */
-async function handoff(engine, { device = 0, mode = "auto", sealed = false, expectPath = "handoff", network = ["Home WiFi", "correct horse"], faults }) {
+async function handoff(engine, { device = 0, mode = "auto", sealed = false, network = ["Home WiFi", "correct horse"], faults }) {
   const shot = (step) => engine.shot(`device${device}-${sealed ? "sealed-" : ""}${network[0].replace(/\W/g, "")}-${step}`);
   await control(`/reset?device=${device}`, "");
   if (faults) await control(`/faults?device=${device}`, JSON.stringify(faults));
   await engine.goto(`${maker}/maker?device=${device}&mode=${mode}${sealed ? "&sealed=1" : ""}`);
   await until(engine, "the intro", widgetHas, "start");
   await engine.run(widgetClick, "start");
-  if (expectPath !== "handoff") return;
   if (sealed) {
     await until(engine, "the sealed form", widgetHas, "seal-form");
     const name = sealed === "other" ? (await state(1 - device)).ssid : (await state(device)).ssid;
