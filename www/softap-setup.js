@@ -11,7 +11,8 @@
 // device; "handoff": through the page the device serves, for Safari, iPhones and Firefox),
 // cloud-wait-ms (how long to wait for the device online after a handoff), device-page
 // ("/setup"), key-url (the maker's records: `GET key-url?device=<name or id>` →
-// `{ publicKey }` turns on sealed mode: the password is encrypted here, before the handoff).
+// `{ publicKey }` turns on sealed mode: the password is encrypted here, before the handoff),
+// device-name (the device's name or id, from a QR label, to fill in for sealed mode).
 // Or all of them at once as JSON, in the `config` attribute or property, keys in camelCase
 // (`productName`, `helpUrl`, …), plus `messages` (texts by language) and `theme` (custom
 // properties without their prefix: `{ "accent": "#8a3b12" }`). Attributes win over config.
@@ -449,7 +450,7 @@ export class SoftApSetupElement extends HTMLElement {
 
   #sealBody() {
     return `<h2 tabindex="-1">${this.#t("sealTitle")}</h2><form id="seal-form" novalidate>
-      <div class="field"><label for="device-name">${this.#t("deviceName")}</label><input id="device-name" autocomplete="off"></div>
+      <div class="field"><label for="device-name">${this.#t("deviceName")}</label><input id="device-name" autocomplete="off" value="${escapeHtml(this.#opt("device-name") || "")}"></div>
       <div class="field"><label for="ssid">${this.#t("networkName")}</label><input id="ssid" autocomplete="off"></div>
       <div class="field"><label for="security">${this.#t("security")}</label>
         <select id="security"><option value="4194308">WPA2</option><option value="2097156">WPA</option>

@@ -35,6 +35,7 @@ function makerPage(query) {
   const attributes = [
     `mode="${query.get("mode") || "auto"}"`,
     query.get("sealed") ? `key-url="/backend/device-key"` : "",
+    query.get("name") ? `device-name="${query.get("name")}"` : "",
   ].join(" ");
   return `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">
     <softap-setup product-name="Lumen lamp" device-url="${DEVICE(device)}" api-url="${maker}/api"
@@ -201,13 +202,19 @@ async function handoff(engine, { device = 0, mode = "auto", sealed = false, netw
   const shot = (step) => engine.shot(`device${device}-${sealed ? "sealed-" : ""}${network[0].replace(/\W/g, "")}-${step}`);
   await control(`/reset?device=${device}`, "");
   if (faults) await control(`/faults?device=${device}`, JSON.stringify(faults));
-  await engine.goto(`${maker}/maker?device=${device}&mode=${mode}${sealed ? "&sealed=1" : ""}`);
+  // Sealed: the device's name comes from its QR label (the page's device-name), or, for the
+  // wrong key, the customer types the other lamp's name.
+  const own = (await state(device)).ssid;
+  const qr = sealed === true ? `&sealed=1&name=${own}` : sealed ? "&sealed=1" : "";
+  await engine.goto(`${maker}/maker?device=${device}&mode=${mode}${qr}`);
   await until(engine, "the intro", widgetHas, "start");
   await engine.run(widgetClick, "start");
   if (sealed) {
     await until(engine, "the sealed form", widgetHas, "seal-form");
-    const name = sealed === "other" ? (await state(1 - device)).ssid : (await state(device)).ssid;
-    await engine.run(widgetFill, { "device-name": name, ssid: "Home WiFi", security: "4194308", password: "correct horse" });
+    const fields = { ssid: "Home WiFi", security: "4194308", password: "correct horse" };
+    if (sealed === "other") fields["device-name"] = (await state(1 - device)).ssid;
+    else assert.equal(await engine.run(() => document.querySelector("softap-setup").shadowRoot.getElementById("device-name").value), own);
+    await engine.run(widgetFill, fields);
   }
   await until(engine, "the Continue link", widgetHas, "continue");
   const href = await engine.run(widgetHref, "continue");
