@@ -43,8 +43,7 @@ cat > pkg.new/package.json <<JSON
     "./softap_web_bg.wasm": "./softap_web_bg.wasm",
     "./setup": "./softap-setup.js",
     "./i18n": "./i18n.js",
-    "./handoff": { "types": "./handoff.d.ts", "default": "./handoff.js" },
-    "./seal": "./seal.js"
+    "./handoff": { "types": "./handoff.d.ts", "default": "./handoff.js" }
   },
   "files": [
     "softap_web.js",

@@ -100,6 +100,7 @@ async function playwrightEngine() {
   const page = await browser.newPage({ locale: "en-US" });
   return {
     name: "chromium",
+    page,
     goto: (url) => page.goto(url),
     run: (fn, ...args) => page.evaluate(({ source, args }) => (0, eval)(`(${source})`)(...args), { source: String(fn), args }),
     url: async () => page.url(),
@@ -185,7 +186,6 @@ function widgetFill(values) {
   root.querySelector("form button[type=submit]").click();
   return true;
 }
-const pageHas = (id) => (document.getElementById(id) ? true : false);
 function pagePick(ssid, password, user) {
   const label = [...document.querySelectorAll("label.network")].find((l) => l.textContent.trim() === ssid);
   label.querySelector("input").click();
@@ -234,7 +234,11 @@ async function handoff(engine, { device = 0, mode = "auto", sealed = false, netw
     return;
   }
   if (!sealed) {
-    await until(engine, "the network list", pageHas, "form");
+    // A scan with nothing usable offers to search again.
+    await until(engine, "the network list", () => {
+      document.getElementById("rescan")?.click();
+      return document.getElementById("form") ? true : false;
+    });
     await shot("2-device-page");
     await engine.run(pagePick, ...network);
   }
@@ -267,7 +271,14 @@ test("Chromium: forced handoff through the relay page, the full (wasm) page with
     await assertConfigured(0);
     const scans = (await state(0)).log.filter((e) => e.path === "/scan-ap").map((e) => e.status);
     assert.deepEqual(scans, ["dropped", "dropped", "200"]);
+    // The first scan finds nothing usable: the page says so, and searching again works.
+    let emptied = 0;
+    await engine.page.route(`${DEVICE(1)}/scan-ap`, (route) => {
+      emptied++;
+      return route.fulfill({ status: 200, contentType: "application/json", body: '{"scans":[]}' });
+    }, { times: 1 });
     await handoff(engine, { device: 1, mode: "handoff" });
+    assert.equal(emptied, 1);
     await assertConfigured(1);
     // The full page speaks enterprise networks too (PEAP: user name and password).
     await handoff(engine, { device: 1, mode: "handoff", network: ["Corp", "enterprise secret", "alice"] });

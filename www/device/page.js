@@ -16,7 +16,8 @@ const TEXT = {
     connecting: "Talking to your {product}…", choose: "Choose your Wi-Fi network", password: "Password", user: "User name",
     show: "Show password", connect: "Connect", sending: "Sending the settings to your {product}…",
     rejoin: "Rejoin your home Wi-Fi", rejoinText: "Your {product} is connecting. Join your home Wi-Fi network again, then continue.",
-    continue: "Continue", failed: "Setup stopped", back: "Back to setup",
+    continue: "Continue", failed: "Setup stopped", back: "Back to setup", rescan: "Search again",
+    none: "Your {product} sees no network it can join here. Move it closer to your router, then search again.",
     "fingerprint-mismatch": "This is not the {product} you are setting up. Do not send it your Wi-Fi password: check that you joined the right network.",
     "network-not-found": "Your {product} cannot see the network {ssid}. Move it closer to your router, or check the name.",
     "passphrase-length": "The password must have 8 to 63 characters.",
@@ -28,7 +29,8 @@ const TEXT = {
     connecting: "Verbindung mit Ihrem {product}…", choose: "Wählen Sie Ihr WLAN", password: "Passwort", user: "Benutzername",
     show: "Passwort anzeigen", connect: "Verbinden", sending: "Die Einstellungen gehen an Ihren {product}…",
     rejoin: "Zurück in Ihr WLAN", rejoinText: "Ihr {product} verbindet sich. Verbinden Sie sich wieder mit Ihrem WLAN und fahren Sie fort.",
-    continue: "Weiter", failed: "Einrichtung angehalten", back: "Zurück zur Einrichtung",
+    continue: "Weiter", failed: "Einrichtung angehalten", back: "Zurück zur Einrichtung", rescan: "Erneut suchen",
+    none: "Ihr {product} sieht hier kein WLAN, dem er beitreten kann. Stellen Sie ihn näher an den Router und suchen Sie erneut.",
     "fingerprint-mismatch": "Das ist nicht der {product}, den Sie einrichten. Senden Sie ihm nicht Ihr WLAN-Passwort: Sind Sie im richtigen Netz?",
     "network-not-found": "Ihr {product} sieht das Netz {ssid} nicht. Stellen Sie ihn näher an den Router oder prüfen Sie den Namen.",
     "passphrase-length": "Das Passwort muss 8 bis 63 Zeichen haben.",
@@ -144,15 +146,19 @@ async function full() {
 
 async function run() {
   show(t("connecting"), "");
-  const device = FLAVOUR === "full" ? await full() : relay;
   const claimCode = params.get("cc");
   if (!claimCode || !params.get("back")) throw failure("handoff-invalid");
+  const device = FLAVOUR === "full" ? await full() : relay;
   const info = await device.info();
   // Nothing secret is sent to a device whose key is not the one the maker recorded.
   if (params.get("fp") && !info.check(params.get("fp"))) throw failure("fingerprint-mismatch");
-  const networks = await device.scan();
   const sealed = params.get("pwd");
-  const network = sealed !== null ? await sealedNetwork(networks, sealed) : await choose(networks);
+  let network;
+  // Nothing usable in sight (a scan in a noisy moment): the customer searches again.
+  while (!network) {
+    const networks = await device.scan();
+    network = sealed !== null ? await sealedNetwork(networks, sealed) : await choose(networks);
+  }
   show(t("sending"), "");
   // A sealed password is relayed as it is, by either flavour.
   await (sealed !== null ? relay : device).send(info, claimCode, network);
@@ -187,6 +193,10 @@ function choose(networks) {
   // The relay speaks open and WPA/WPA2 networks; the full page also WEP and PEAP.
   const usable = [...best.values()].filter((n) => FLAVOUR === "full" || n.sec === 0 || (n.sec & 0x00600000 && !(n.sec & ENTERPRISE)))
     .sort((a, b) => b.rssi - a.rssi);
+  if (!usable.length) {
+    show(t("choose"), `<p>${t("none")}</p><button id="rescan">${t("rescan")}</button>`);
+    return new Promise((resolve) => { $("rescan").onclick = () => resolve(null); });
+  }
   show(t("choose"), `<form id="form"><ul>${usable.map((n, i) => `<li><label class="network"><input type="radio" name="n" value="${i}" ${i ? "" : "checked"}>
     ${escape(n.ssid)}</label></li>`).join("")}</ul>
     <div class="field" id="user-field"><label for="user">${t("user")}</label><input id="user" autocomplete="username"></div>
