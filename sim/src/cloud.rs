@@ -10,6 +10,9 @@ use serde_json::{json, Value};
 
 use crate::httpd::{Request, Response};
 
+mod product;
+pub use product::ProductRules;
+
 /// A cloud fault to inject: the next `count` requests whose path starts with `path_prefix`
 /// get `status` with a Particle-shaped error body.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
@@ -45,6 +48,14 @@ pub struct CloudDevice {
     pub online: bool,
     /// Product.
     pub product_id: u32,
+    /// Imported into the product (or added by a product claim code).
+    pub in_product: bool,
+    /// Name given through the API, if any.
+    pub name: Option<String>,
+    /// Notes given through the product API, if any.
+    pub notes: Option<String>,
+    /// Last cloud connection, as the API writes times.
+    pub last_heard: Option<String>,
 }
 
 /// The cloud's state.
@@ -59,6 +70,7 @@ pub struct Cloud {
     devices: BTreeMap<String, CloudDevice>,
     faults: Vec<CloudFault>,
     claim_code_lifetime: Duration,
+    product_rules: ProductRules,
     /// Requests served: method, path, status (no tokens, no bodies).
     pub log: Vec<(String, String, u16)>,
 }
@@ -77,6 +89,7 @@ impl Cloud {
             devices: BTreeMap::new(),
             faults: Vec::new(),
             claim_code_lifetime: Duration::from_secs(3600),
+            product_rules: ProductRules::default(),
             log: Vec::new(),
         }
     }
@@ -115,13 +128,12 @@ impl Cloud {
     pub fn device_connected(&mut self, id: &str, claim_code: Option<&str>) -> bool {
         let id = id.to_ascii_lowercase();
         let product_id = self.product_id;
-        let device = self.devices.entry(id.clone()).or_insert(CloudDevice {
-            id: id.clone(),
-            owner: None,
-            online: false,
-            product_id,
-        });
+        let device = self
+            .devices
+            .entry(id.clone())
+            .or_insert_with(|| CloudDevice::new(&id, product_id));
         device.online = true;
+        device.last_heard = Some(product::now_iso8601());
         let Some(code) = claim_code else { return false };
         let Some(claim) = self.claim_codes.get_mut(code) else {
             return false;
@@ -130,8 +142,15 @@ impl Cloud {
         if claim.used || other_product || claim.created.elapsed() > self.claim_code_lifetime {
             return false;
         }
+        if !self
+            .product_rules
+            .admits_claim(device, &claim.creator, claim.product)
+        {
+            return false;
+        }
         claim.used = true;
         device.owner = Some(claim.creator.clone());
+        device.in_product |= claim.product.is_some();
         true
     }
 
@@ -192,6 +211,25 @@ impl Cloud {
             ("POST", ["v1", "device_claims"]) => self.claim_code(request, None),
             ("GET", ["v1", "devices"]) => self.list_devices(request),
             ("GET", ["v1", "devices", id]) => self.get_device(request, id),
+            ("PUT", ["v1", "devices", id]) => self.rename_device(request, id),
+            ("GET", ["v1", "products", p, "devices"]) if product_matches(p) => {
+                self.product_devices(request)
+            }
+            ("POST", ["v1", "products", p, "devices"]) if product_matches(p) => {
+                self.import_devices(request)
+            }
+            ("GET", ["v1", "products", p, "devices", id]) if product_matches(p) => {
+                self.product_device(request, id)
+            }
+            ("PUT", ["v1", "products", p, "devices", id]) if product_matches(p) => {
+                self.update_product_device(request, id)
+            }
+            ("DELETE", ["v1", "products", p, "devices", id]) if product_matches(p) => {
+                self.remove_product_device(request, id)
+            }
+            ("DELETE", ["v1", "products", p, "devices", id, "owner"]) if product_matches(p) => {
+                self.release_owner(request, id)
+            }
             _ => Response::json(404, &json!({"ok": false, "error": "Not found"})),
         }
     }
@@ -400,7 +438,8 @@ impl Cloud {
     fn device_json(device: &CloudDevice) -> Value {
         json!({
             "id": device.id,
-            "name": format!("device-{}", &device.id[device.id.len().saturating_sub(6)..]),
+            "name": device.name.clone().unwrap_or_else(|| format!("device-{}", &device.id[device.id.len().saturating_sub(6)..])),
+            "last_heard": device.last_heard,
             "online": device.online,
             "connected": device.online,
             "product_id": device.product_id,

@@ -41,6 +41,9 @@ Faults:
   --reboot-after CMD --reboot-ms N
 Cloud:
   --product-id N  --client-id ID  --client-secret SECRET
+  --import-required    product claim codes claim only devices imported into the product
+  --claim-takes-over   a claim code takes over a device another customer owns (default:
+                       the device comes online still owned by the first customer)
 ";
 
 fn main() -> ExitCode {
@@ -69,6 +72,14 @@ fn run(args: Vec<String>) -> Result<(), String> {
         }
         if flag == "--lose-connect-reply" {
             device.faults.lose_connect_reply = true;
+            continue;
+        }
+        if flag == "--import-required" {
+            config.product_rules.import_required = true;
+            continue;
+        }
+        if flag == "--claim-takes-over" {
+            config.product_rules.claim_takes_over = true;
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand_core::TryRng;
 use serde_json::{json, Value};
 
-use crate::cloud::{Cloud, CloudFault};
+use crate::cloud::{Cloud, CloudFault, ProductRules};
 use crate::device::{Device, Firmware, RadioTiming, VisibleNetwork};
 use crate::httpd::{self, Request, Response};
 use crate::server::{DeviceHandle, Faults, LifeTiming};
@@ -86,6 +86,9 @@ pub struct Config {
     pub client_id: String,
     /// Its secret.
     pub client_secret: String,
+    /// How product claim codes behave (takeover of another customer's device, import
+    /// required first).
+    pub product_rules: ProductRules,
 }
 
 impl Default for Config {
@@ -100,6 +103,7 @@ impl Default for Config {
             product_id: 4242,
             client_id: "softap-sim-client".into(),
             client_secret: "softap-sim-secret".into(),
+            product_rules: ProductRules::default(),
         }
     }
 }
@@ -136,6 +140,10 @@ impl Simulator {
             &config.client_id,
             &config.client_secret,
         )));
+        cloud
+            .lock()
+            .unwrap()
+            .set_product_rules(config.product_rules);
         let mut devices = Vec::new();
         for d in &config.devices {
             let key = match &d.key_pem {
@@ -143,6 +151,8 @@ impl Simulator {
                 None => Device::generate_key(),
             };
             let id = d.id.clone().unwrap_or_else(random_device_id);
+            // Particle knows every device it made: the factory can import it (§13.1).
+            cloud.lock().unwrap().manufacture(&id);
             let device = Device::new(id, key, d.firmware, d.networks.clone(), d.radio);
             let handle = DeviceHandle::start(
                 device,
@@ -312,6 +322,9 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
                     let identity = (request.query.get("identity").map(String::as_str)
                         == Some("new"))
                     .then(|| (random_device_id(), Device::generate_key()));
+                    if let Some((id, _)) = &identity {
+                        cloud.lock().unwrap().manufacture(id);
+                    }
                     device.reset_as(identity);
                     let id = device
                         .shared
