@@ -1,36 +1,51 @@
-// The device's RSA key in plain JS: read it (the device's padded SPKI, SPKI or PKCS#1 DER),
-// fingerprint it (SHA-256 of the SPKI, as the wasm client does), and encrypt a password
-// with it (PKCS#1 v1.5, hex), as configure-ap expects. Small enough for the device page, which
-// is not a secure context (no crypto.subtle); also what the https page seals with when the
-// maker's records know the key. Needs BigInt (Safari 14+) and crypto.getRandomValues.
+// The device's RSA key in plain JS: read it (the device's padded SPKI, SPKI or PKCS#1 DER)
+// under the one key policy the core applies too, fingerprint it (SHA-256 of the SPKI, as the
+// wasm client does), and encrypt a password with it (PKCS#1 v1.5, hex), as configure-ap
+// expects. Small enough for the device page, which is not a secure context (no
+// crypto.subtle); also what the https page seals with when the maker's records know the key.
+// Needs BigInt (Safari 14+) and crypto.getRandomValues.
+//
+// The key policy (tests/vectors/keys.json): strict DER, RSA (rsaEncryption), a modulus of
+// 1024 to 4096 bits that is odd and positive, an odd exponent from 3 to 2^32-1, and nothing
+// but zero padding after the DER. Anything else throws an Error with code
+// "invalid-public-key".
 
 const hexOf = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
+const badKey = () => Object.assign(new Error("invalid-public-key"), { code: "invalid-public-key" });
+
 export function bytesOfHex(hex) {
-  if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error("not hex");
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw badKey();
   return Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
 }
 
-/** One DER element at `at`: [tag, start of content, end of content]. */
-function element(der, at) {
-  const tag = der[at];
+/** The DER element with `tag` at `at` (ending by `end`): [start of content, end of content]. */
+function element(der, at, end, tag) {
+  if (at + 2 > end || der[at] !== tag) throw badKey();
   let length = der[at + 1];
   let start = at + 2;
   if (length & 0x80) {
     const count = length & 0x7f;
-    if (count < 1 || count > 2) throw new Error("bad DER length");
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + der[start + i];
+    if (count < 1 || count > 2 || start + count > end) throw badKey();
+    length = count === 1 ? der[start] : der[start] * 256 + der[start + 1];
+    // Definite and minimal: a long form only where the short one cannot say it.
+    if (length < (count === 1 ? 128 : 256)) throw badKey();
     start += count;
   }
-  if (tag === undefined || start + length > der.length) throw new Error("truncated DER");
-  return [tag, start, start + length];
+  if (start + length > end) throw badKey();
+  return [start, start + length];
+}
+
+/** A minimally encoded positive INTEGER's magnitude. */
+function positive(der, [start, end]) {
+  if (start === end || der[start] & 0x80 || (der[start] === 0 && end - start > 1 && !(der[start + 1] & 0x80))) throw badKey();
+  return der.subarray(der[start] === 0 && end - start > 1 ? start + 1 : start, end);
 }
 
 const bigOf = (bytes) => (bytes.length ? BigInt("0x" + hexOf(bytes)) : 0n);
 
-// AlgorithmIdentifier of rsaEncryption with NULL parameters.
-const RSA_ALGORITHM = bytesOfHex("300d06092a864886f70d0101010500");
+// AlgorithmIdentifier of rsaEncryption (1.2.840.113549.1.1.1) with NULL parameters.
+const RSA_ALGORITHM = "300d06092a864886f70d0101010500";
 
 function derLength(n) {
   return n < 128 ? [n] : n < 256 ? [0x81, n] : [0x82, n >> 8, n & 255];
@@ -38,35 +53,39 @@ function derLength(n) {
 
 /**
  * A device key from DER: the device's 294-byte slot (SPKI then zeros), SPKI or PKCS#1.
- * Returns { n, e, bytes, spki }.
+ * Returns { n, e, bytes, bits, spki } or throws (code "invalid-public-key").
  */
 export function readKey(der) {
-  const [tag, start, end] = element(der, 0);
-  if (tag !== 0x30 || der.subarray(end).some((b) => b !== 0)) throw new Error("not a key");
-  let inner = der.subarray(0, end);
-  let spki = inner;
-  const first = element(der, start);
-  if (first[0] === 0x30) {
-    // SPKI: algorithm, then the PKCS#1 key in a BIT STRING (one unused-bits byte).
-    const bits = element(der, first[2]);
-    if (bits[0] !== 0x03) throw new Error("not a key");
-    inner = der.subarray(bits[1] + 1, bits[2]);
+  const [start, end] = element(der, 0, der.length, 0x30);
+  if (der.subarray(end).some((b) => b)) throw badKey();
+  let rsa = [0, end];
+  let spki = der.subarray(0, end);
+  if (der[start] === 0x30) {
+    // SPKI: rsaEncryption (its parameters NULL or absent), then the PKCS#1 key in a BIT
+    // STRING with no unused bits, and nothing more.
+    const algorithm = element(der, start, end, 0x30);
+    const oid = hexOf(der.subarray(algorithm[0] - 2, algorithm[1]));
+    if (oid !== RSA_ALGORITHM && oid !== "300b06092a864886f70d010101") throw badKey();
+    const bits = element(der, algorithm[1], end, 0x03);
+    if (bits[1] !== end || der[bits[0]] !== 0) throw badKey();
+    rsa = [bits[0] + 1, end];
   } else {
     // PKCS#1: wrapped as SPKI, so that the fingerprint is the same whatever the form.
-    const bits = [0x00, ...inner];
-    const content = [...RSA_ALGORITHM, 0x03, ...derLength(bits.length), ...bits];
+    const bits = [0, ...spki];
+    const content = [...bytesOfHex(RSA_ALGORITHM), 0x03, ...derLength(bits.length), ...bits];
     spki = Uint8Array.from([0x30, ...derLength(content.length), ...content]);
   }
-  const [seq, s] = element(inner, 0);
-  if (seq !== 0x30) throw new Error("not a key");
-  const modulus = element(inner, s);
-  const exponent = element(inner, modulus[2]);
-  if (modulus[0] !== 2 || exponent[0] !== 2) throw new Error("not a key");
-  const n = bigOf(inner.subarray(modulus[1], modulus[2]));
-  const e = bigOf(inner.subarray(exponent[1], exponent[2]));
-  const bytes = Math.ceil(n.toString(16).length / 2);
-  if (bytes < 64 || e < 3n) throw new Error("key too small");
-  return { n, e, bytes, spki };
+  const sequence = element(der, rsa[0], rsa[1], 0x30);
+  if (sequence[1] !== rsa[1]) throw badKey();
+  const modulus = element(der, sequence[0], sequence[1], 0x02);
+  const exponent = element(der, modulus[1], sequence[1], 0x02);
+  if (exponent[1] !== sequence[1]) throw badKey();
+  const n = bigOf(positive(der, modulus));
+  const eBytes = positive(der, exponent);
+  const e = bigOf(eBytes);
+  const bits = n.toString(2).length;
+  if (bits < 1024 || bits > 4096 || !(n & 1n) || eBytes.length > 4 || e < 3n || !(e & 1n)) throw badKey();
+  return { n, e, bytes: Math.ceil(bits / 8), bits, spki };
 }
 
 function modPow(base, exponent, modulus) {
@@ -79,26 +98,36 @@ function modPow(base, exponent, modulus) {
   return result;
 }
 
-/** RSA PKCS#1 v1.5 encryption of a UTF-8 text, as hex (what `pwd` carries). */
-export function encrypt(key, text) {
-  const message = new TextEncoder().encode(text);
+/** RSA PKCS#1 v1.5 encryption of a UTF-8 text or bytes, as hex (what `pwd` carries). */
+export function encrypt(key, data) {
+  const message = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const padding = key.bytes - 3 - message.length;
-  if (padding < 8) throw new Error("too long for the key");
+  if (padding < 8) throw Object.assign(new Error("encryption-failed"), { code: "encryption-failed" });
   const block = new Uint8Array(key.bytes);
   block[1] = 2;
   // Non-zero random padding bytes.
+  const random = new Uint8Array(1);
   for (let i = 2; i < 2 + padding; i++) {
-    const one = new Uint8Array(1);
-    do crypto.getRandomValues(one); while (one[0] === 0);
-    block[i] = one[0];
+    do crypto.getRandomValues(random); while (!random[0]);
+    block[i] = random[0];
   }
   block.set(message, 3 + padding);
   return modPow(bigOf(block), key.e, key.n).toString(16).padStart(key.bytes * 2, "0");
 }
 
-const K = Uint32Array.from(
-  "428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 243185be 550c7dc3 72be5d74 80deb1fe 9bdc06a7 c19bf174 e49b69c1 efbe4786 0fc19dc6 240ca1cc 2de92c6f 4a7484aa 5cb0a9dc 76f988da 983e5152 a831c66d b00327c8 bf597fc7 c6e00bf3 d5a79147 06ca6351 14292967 27b70a85 2e1b2138 4d2c6dfc 53380d13 650a7354 766a0abb 81c2c92e 92722c85 a2bfe8a1 a81a664b c24b8b70 c76c51a3 d192e819 d6990624 f40e3585 106aa070 19a4c116 1e376c08 2748774c 34b0bcb5 391c0cb3 4ed8aa4a 5b9cca4f 682e6ff3 748f82ee 78a5636f 84c87814 8cc70208 90befffa a4506ceb bef9a3f7 c67178f2"
-    .split(" "), (h) => parseInt(h, 16));
+// SHA-256's constants: the first 32 bits of the fractional parts of the square roots of the
+// first 8 primes (H) and of the cube roots of the first 64 (K); tests/js checks the result
+// against Node's SHA-256, and the end-to-end tests check fingerprints in every engine.
+const H = [];
+const K = [];
+for (let n = 2; K.length < 64; n++) {
+  let prime = true;
+  for (let d = 2; d * d <= n; d++) prime &&= n % d > 0;
+  if (prime) {
+    if (H.length < 8) H.push((Math.sqrt(n) * 2 ** 32) | 0);
+    K.push((Math.cbrt(n) * 2 ** 32) | 0);
+  }
+}
 
 /** SHA-256, for the fingerprint where crypto.subtle is missing (an http page). */
 export function sha256(data) {
@@ -109,7 +138,7 @@ export function sha256(data) {
   const view = new DataView(padded.buffer);
   view.setUint32(padded.length - 4, length * 8);
   view.setUint32(padded.length - 8, Math.floor(length / 0x20000000));
-  const h = Uint32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const h = Uint32Array.from(H);
   const w = new Uint32Array(64);
   const rotr = (x, n) => (x >>> n) | (x << (32 - n));
   for (let block = 0; block < padded.length; block += 64) {

@@ -35,13 +35,16 @@ test("the device's padded slot, SPKI and PKCS#1 give one key and one fingerprint
 });
 
 test("what is not a key is refused", () => {
-  assert.throws(() => readKey(bytesOfHex("3003020101")));
+  const policy = { code: "invalid-public-key" };
+  assert.throws(() => readKey(bytesOfHex("3003020101")), policy);
   const trailing = new Uint8Array(spki.length + 1);
   trailing.set(spki);
   trailing[spki.length] = 1;
-  assert.throws(() => readKey(trailing), /not a key/);
-  assert.throws(() => bytesOfHex("abc"), /not hex/);
-  assert.throws(() => encrypt(readKey(spki), "x".repeat(118)), /too long/);
+  assert.throws(() => readKey(trailing), policy);
+  assert.throws(() => bytesOfHex("abc"), policy);
+  assert.throws(() => encrypt(readKey(spki), "x".repeat(118)), { code: "encryption-failed" });
+  // The longest a 1024-bit block takes: 117 bytes.
+  assert.match(encrypt(readKey(spki), "x".repeat(117)), /^[0-9a-f]{256}$/);
 });
 
 test("PKCS#1 v1.5 blocks: type 2, non-zero random padding, then the UTF-8 password", () => {
