@@ -1,9 +1,15 @@
-// The device page generator: from www/device/ (and pkg/ for the full flavour) it writes,
-// per flavour, the gzipped pages, `pages.json` (what softap-sim serves), and
-// `softap_pages.cpp`: a Device OS application page handler (Device OS >= 0.7.0) that a maker
-// adds to the product firmware. Prints `device_page_<flavour>_gzip_bytes: N`.
+// The device page generator: from www/device/ (page.js, logic.js, index.html), www/seal.js
+// and the texts of www/i18n.js it writes the gzipped page, `pages.json` (what softap-sim
+// serves), and `softap_pages.cpp`: a Device OS application page handler (Device OS >= 0.7.0)
+// that a maker adds to the product firmware. Prints `device_page_relay_gzip_bytes: N`.
 //
-//   node scripts/device-page.mjs [--out DIR] [--flavour relay|full]...   (make device-page)
+//   node scripts/device-page.mjs --allow-origin https://example.com [--allow-origin …]
+//     [--product "Lumen lamp"] [--lang en,de] [--out DIR]            (make device-page)
+//
+// --allow-origin (required, repeatable): the maker's origins the page may return to; a link
+// whose `back` is elsewhere is refused before anything reaches the device. --product: the
+// name the page calls the device by (never taken from a link). --lang: the languages shipped
+// (default: every language of www/i18n.js); each costs flash.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,29 +17,84 @@ import { gzipSync } from "node:zlib";
 import { minify } from "terser";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const option = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
-const out = path.resolve(option("--out")[0] || path.join(root, "target/device-page"));
-const flavours = option("--flavour").length ? option("--flavour") : ["relay", "full"];
+globalThis.navigator ??= { languages: [] }; // www/i18n.js is written for browsers
+const { MESSAGES } = await import(path.join(root, "www/i18n.js"));
+const { TEXT_KEYS } = await import(path.join(root, "www/device/texts.js"));
+
+/** The options, checked: `{ out, origins, product, langs }`. Throws with a usage message. */
+export function parseArgs(args) {
+  const known = ["--out", "--allow-origin", "--product", "--lang"];
+  const values = Object.fromEntries(known.map((k) => [k, []]));
+  for (let i = 0; i < args.length; i += 2) {
+    if (!known.includes(args[i]) || args[i + 1] === undefined) {
+      throw new Error(`${args[i]}: use ${known.join(", ")} (each with a value); the "full" flavour is gone`);
+    }
+    values[args[i]].push(args[i + 1]);
+  }
+  if (!values["--allow-origin"].length) {
+    throw new Error("--allow-origin is required: the maker's origin(s) the page returns to, like https://example.com");
+  }
+  const origins = values["--allow-origin"].map((origin) => {
+    let url;
+    try {
+      url = new URL(origin);
+    } catch {
+      // Reported below.
+    }
+    if (!url || !["https:", "http:"].includes(url.protocol) || url.origin !== origin.replace(/\/$/, "")) {
+      throw new Error(`--allow-origin ${origin}: an origin, like https://example.com or http://127.0.0.1:8080`);
+    }
+    return url.origin;
+  });
+  const langs = values["--lang"].length ? values["--lang"].flatMap((l) => l.split(",")) : Object.keys(MESSAGES);
+  for (const lang of langs) {
+    if (!Object.hasOwn(MESSAGES, lang)) throw new Error(`--lang ${lang}: www/i18n.js has ${Object.keys(MESSAGES).join(", ")}`);
+  }
+  if (values["--product"].length > 1) throw new Error("--product: one name");
+  return {
+    out: path.resolve(values["--out"][0] || path.join(root, "target/device-page")),
+    origins: [...new Set(origins)],
+    product: values["--product"][0] || "device",
+    langs: [...new Set(langs)],
+  };
+}
 
 // The URLs the page answers: `/` is the system's 301 to `/index`, so typing the device's
 // address lands here too; the handoff links to `/setup`.
 const PAGE_URLS = ["/index", "/setup"];
+// What the handler adds to the firmware's headers: the page is gzipped, and never cached (the
+// firmware adds no-store as well; a page a fake device served must not be reused either).
+const HEADERS = "Content-Encoding: gzip\r\nCache-Control: no-store\r\n";
+const CONFIG_LINE = 'const CONFIG = { origins: [], product: "", texts: { en: {} } };';
 
-async function pageScript(flavour) {
+/** The page's script: seal.js, logic.js and page.js as one module, minified. */
+async function pageScript({ origins, product, langs }) {
   const read = (file) => readFileSync(path.join(root, "www", file), "utf8");
-  const seal = read("seal.js").replace(/^export /gm, "");
-  const page = read("device/page.js")
-    .replace(/^import .* from "\.\.\/seal\.js";$/m, "")
-    .replace('const FLAVOUR = "relay";', `const FLAVOUR = ${JSON.stringify(flavour)};`);
-  if (page.includes('from "../seal.js"')) throw new Error("page.js: the seal.js import was not inlined");
-  const { code } = await minify(`${seal}\n${page}`, { module: true, compress: { passes: 2 }, mangle: true });
+  const texts = Object.fromEntries(langs.map((lang) => [lang, Object.fromEntries(TEXT_KEYS.map((key) => {
+    const text = MESSAGES[lang][key];
+    if (typeof text !== "string") throw new Error(`www/i18n.js: ${lang}.${key} is missing`);
+    return [key, text];
+  }))]));
+  const inline = (source, file) => {
+    const code = source.replace(/^import [^;]+;$/gm, "").replace(/^export /gm, "");
+    if (/^import /m.test(code)) throw new Error(`${file}: an import was not inlined`);
+    return code;
+  };
+  const page = read("device/page.js");
+  if (!page.includes(CONFIG_LINE)) throw new Error("www/device/page.js: the CONFIG line is missing");
+  const config = `const CONFIG = ${JSON.stringify({ origins, product, texts })};`;
+  const source = [inline(read("seal.js"), "seal.js"), inline(read("device/logic.js"), "logic.js"),
+    inline(page, "page.js").replace(CONFIG_LINE, () => config)].join("\n");
+  const { code } = await minify(source, { module: true, compress: { passes: 2 }, mangle: true });
   return code;
 }
 
-async function pageHtml(flavour) {
-  const script = await pageScript(flavour);
-  const html = readFileSync(path.join(root, "www/device/index.html"), "utf8").replace(/\n\s*/g, "\n");
+async function pageHtml(options) {
+  const script = await pageScript(options);
+  const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const html = readFileSync(path.join(root, "www/device/index.html"), "utf8").replace(/\n\s*/g, "\n")
+    .replace('<html lang="en">', () => `<html lang="${options.langs[0]}">`)
+    .replace("<title>Setup</title>", () => `<title>${escape(options.product)}</title>`);
   const tag = '<script type="module" src="./page.js"></script>';
   if (!html.includes(tag)) throw new Error("www/device/index.html: the page.js tag is missing");
   // A function replacement: `$` in the minified code stays as it is.
@@ -41,7 +102,7 @@ async function pageHtml(flavour) {
 }
 
 /** The C++ handler: a URL table over gzipped byte arrays, 4 KB writes, 404 otherwise. */
-function cpp(flavour, files, entries) {
+function cpp(files, entries, origins) {
   const arrays = files.map((file, i) => {
     const hex = Array.from(file.gzipped, (b) => `0x${b.toString(16).padStart(2, "0")}`);
     const lines = [];
@@ -49,8 +110,8 @@ function cpp(flavour, files, entries) {
     return `// ${file.name}: ${file.gzipped.length} bytes gzipped\nconst uint8_t asset${i}[] = {\n${lines.join("\n")}\n};`;
   }).join("\n\n");
   const table = entries.map((e) => `    { "${e.url}", "${e.mime}", asset${e.index}, sizeof(asset${e.index}) },`).join("\n");
-  return `// Generated by softap-web (node scripts/device-page.mjs), flavour "${flavour}". Do not edit:
-// regenerate with \`make device-page\` when the page changes.
+  return `// Generated by softap-web (node scripts/device-page.mjs). Do not edit: regenerate with
+// \`make device-page\` when the page changes. It returns only to ${origins.join(", ")}.
 //
 // Add this file to the product firmware (Device OS >= 0.7.0) and register the handler:
 //
@@ -58,9 +119,9 @@ function cpp(flavour, files, entries) {
 //                       Writer* result, void* reserved);
 //   STARTUP(softap_set_application_page_handler(softapWebPages, nullptr));
 //
-// The pages are served at ${PAGE_URLS.join(" and ")}; every other URL the system does not
-// answer gets 404. The firmware adds Cache-Control: no-store to every response and has no
-// application/wasm type, so the page loads its wasm as bytes.
+// The page is served at ${PAGE_URLS.join(" and ")}, whatever query follows (the handoff link
+// carries a random one); every other URL the system does not answer gets 404. The page goes
+// out gzipped and with Cache-Control: no-store (the firmware adds its own no-store as well).
 #include "Particle.h"
 #include "softap_http.h"
 
@@ -96,7 +157,7 @@ void softapWebPages(const char* url, ResponseCallback* cb, void* cbArg, Reader* 
     const size_t length = strcspn(url, "?");
     for (const Asset& asset : assets) {
         if (strlen(asset.url) == length && strncmp(url, asset.url, length) == 0) {
-            Header header("Content-Encoding: gzip\\r\\n");
+            Header header(${JSON.stringify(HEADERS)});
             cb(cbArg, 0, 200, asset.mime, &header);
             for (size_t at = 0; at < asset.size; at += kWriteSlice) {
                 const size_t left = asset.size - at;
@@ -110,33 +171,34 @@ void softapWebPages(const char* url, ResponseCallback* cb, void* cbArg, Reader* 
 `;
 }
 
-async function generate(flavour) {
-  const dir = path.join(out, flavour);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const files = [{ name: "index.html", mime: "text/html", urls: PAGE_URLS, bytes: Buffer.from(await pageHtml(flavour)) }];
-  if (flavour === "full") {
-    const pkg = path.join(root, "pkg");
-    files.push({ name: "softap_web.js", mime: "application/javascript", urls: ["/softap_web.js"], bytes: readFileSync(path.join(pkg, "softap_web.js")) });
-    // No application/wasm in the firmware's table: octet-stream, and the page fetches bytes.
-    files.push({ name: "softap_web_bg.wasm", mime: "application/octet-stream", urls: ["/softap_web_bg.wasm"], bytes: readFileSync(path.join(pkg, "softap_web_bg.wasm")) });
-  }
+/** Writes the page into `options.out`; returns its gzipped size. */
+export async function generate(options) {
+  const { out } = options;
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const files = [{ name: "index.html", mime: "text/html", urls: PAGE_URLS, bytes: Buffer.from(await pageHtml(options)) }];
   const entries = [];
   let total = 0;
   files.forEach((file, index) => {
     file.gzipped = gzipSync(file.bytes, { level: 9 });
     total += file.gzipped.length;
-    writeFileSync(path.join(dir, `${file.name}.gz`), file.gzipped);
-    for (const url of file.urls) entries.push({ url, mime: file.mime, file: `${file.name}.gz`, index });
+    writeFileSync(path.join(out, `${file.name}.gz`), file.gzipped);
+    for (const url of file.urls) entries.push({ url, mime: file.mime, file: `${file.name}.gz`, headers: HEADERS, index });
   });
-  writeFileSync(path.join(dir, "pages.json"), JSON.stringify(entries.map(({ index, ...e }) => e), null, 2));
-  writeFileSync(path.join(dir, "softap_pages.cpp"), cpp(flavour, files, entries));
+  writeFileSync(path.join(out, "pages.json"), JSON.stringify(entries.map(({ index, ...e }) => e), null, 2));
+  writeFileSync(path.join(out, "softap_pages.cpp"), cpp(files, entries, options.origins));
   const report = files.map((f) => `${f.name}: ${f.bytes.length} bytes, ${f.gzipped.length} gzipped`).join("\n");
-  writeFileSync(path.join(dir, "sizes.txt"), `${report}\ntotal gzipped (flash): ${total} bytes\n`);
-  console.log(`device_page_${flavour}_gzip_bytes: ${total}`);
+  writeFileSync(path.join(out, "sizes.txt"), `${report}\ntotal gzipped (flash): ${total} bytes\n`);
+  return total;
 }
 
-for (const flavour of flavours) {
-  if (!["relay", "full"].includes(flavour)) throw new Error(`--flavour ${flavour}: relay or full`);
-  await generate(flavour);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  let options;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`device-page: ${error.message}`);
+    process.exit(2);
+  }
+  console.log(`device_page_relay_gzip_bytes: ${await generate(options)}`);
 }

@@ -61,6 +61,26 @@ export const MESSAGES = {
     "fingerprint-mismatch": "This is not the {product} you expected. Check that you joined the right network.",
     "cancelled": "Setup was cancelled.",
     other: "Something went wrong: {message}",
+    // --- The device page's own texts (www/device/page.js; scripts/device-page.mjs ships the keys
+    // listed in www/device/texts.js). Keep this group together, in every language. ---
+    pageTalking: "Talking to your {product}…",
+    pageStopped: "Setup stopped",
+    pageBack: "Back to setup",
+    pageNone: "Your {product} sees no network it can join here. Move it closer to your router, then search again.",
+    pageUnknownSecurity: "security unknown",
+    pageUnclear: "name unclear",
+    pageConnectTo: "Connect to {ssid}",
+    pageSealed: "Your {product} will join the Wi-Fi network {ssid}.",
+    pagePeap: "User name and password",
+    pageTls: "Certificate",
+    pageTlsDirect: "A network that signs in with a certificate cannot be set up from this page. Go back to the setup page in Chrome or Edge on a computer: it sends the certificate to your {product} directly.",
+    pageUnreachable: "Your {product} does not answer. Check that this phone or computer is still on its network.",
+    pageCharacter: "Your {product} cannot store {character}. Rename the network (or change what you typed), or choose another network.",
+    pageUnsupported: "Your {product} cannot join this network.",
+    pageFirmware: "The firmware of your {product} is too old for this network. Update it, or choose another network.",
+    pageWepKey: "A WEP key has 5 or 13 characters, or 10 or 26 hex digits.",
+    pageEnterprise: "Enter your user name and your password, each at most 64 characters.",
+    // --- End of the device page's texts. ---
   },
   de: {
     title: "{product} einrichten",
@@ -122,6 +142,26 @@ export const MESSAGES = {
     "fingerprint-mismatch": "Das ist nicht der erwartete {product}. Sind Sie mit dem richtigen Netz verbunden?",
     "cancelled": "Die Einrichtung wurde abgebrochen.",
     other: "Etwas ist schiefgegangen: {message}",
+    // --- The device page's own texts (www/device/page.js; scripts/device-page.mjs ships the keys
+    // listed in www/device/texts.js). Keep this group together, in every language. ---
+    pageTalking: "Verbindung mit Ihrem {product}…",
+    pageStopped: "Einrichtung angehalten",
+    pageBack: "Zurück zur Einrichtung",
+    pageNone: "Ihr {product} sieht hier kein WLAN, dem er beitreten kann. Stellen Sie ihn näher an den Router und suchen Sie erneut.",
+    pageUnknownSecurity: "Sicherheit unbekannt",
+    pageUnclear: "Name unklar",
+    pageConnectTo: "Mit {ssid} verbinden",
+    pageSealed: "Ihr {product} verbindet sich mit dem WLAN {ssid}.",
+    pagePeap: "Benutzername und Passwort",
+    pageTls: "Zertifikat",
+    pageTlsDirect: "Ein Netz, das sich mit einem Zertifikat anmeldet, lässt sich auf dieser Seite nicht einrichten. Öffnen Sie die Einrichtungsseite in Chrome oder Edge auf einem Computer: Sie sendet das Zertifikat direkt an Ihren {product}.",
+    pageUnreachable: "Ihr {product} antwortet nicht. Ist dieses Gerät noch mit seinem Netz verbunden?",
+    pageCharacter: "Ihr {product} kann {character} nicht speichern. Benennen Sie das Netz um (oder ändern Sie die Eingabe), oder wählen Sie ein anderes Netz.",
+    pageUnsupported: "Diesem Netz kann Ihr {product} nicht beitreten.",
+    pageFirmware: "Die Firmware Ihres {product} ist für dieses Netz zu alt. Aktualisieren Sie sie, oder wählen Sie ein anderes Netz.",
+    pageWepKey: "Ein WEP-Schlüssel hat 5 oder 13 Zeichen, oder 10 oder 26 Hex-Ziffern.",
+    pageEnterprise: "Geben Sie Benutzername und Passwort ein, je höchstens 64 Zeichen.",
+    // --- End of the device page's texts. ---
   },
 };
 

@@ -1,8 +1,8 @@
 //! A generated device page (`make device-page`), served the way the generated firmware
 //! handler serves it: the handler's own 200 or 404 through the application page route, every
-//! write of at most 4 KB one chunk, `Content-Encoding: gzip` right after the status line,
-//! the MIME passed through the firmware's table, and the forced no-store headers
-//! (every-browser.md §1.1–§1.3).
+//! write of at most 4 KB one chunk, the handler's headers (`Content-Encoding: gzip`,
+//! `Cache-Control: no-store`) right after the status line, the MIME passed through the
+//! firmware's table, and the firmware's forced no-store headers (every-browser.md §1.1–§1.3).
 
 use crate::device::Firmware;
 use serde::Deserialize;
@@ -32,11 +32,19 @@ struct Entry {
     url: String,
     mime: String,
     file: String,
+    /// The header lines the handler passes to the firmware (each ending in CRLF).
+    #[serde(default = "gzip_header")]
+    headers: String,
+}
+
+fn gzip_header() -> String {
+    "Content-Encoding: gzip\r\n".into()
 }
 
 struct Asset {
     url: String,
     mime: &'static str,
+    headers: String,
     gzipped: Vec<u8>,
 }
 
@@ -54,9 +62,23 @@ impl Pages {
         let assets = entries
             .into_iter()
             .map(|e| {
+                // The firmware's Header takes header lines, each ending in CRLF: anything
+                // else is no handler the generator writes.
+                let lines = e.headers.strip_suffix("\r\n").map(|h| h.split("\r\n"));
+                let well_formed = e.headers.is_empty()
+                    || lines.is_some_and(|mut lines| {
+                        lines.all(|l| !l.is_empty() && !l.contains(['\r', '\n']))
+                    });
+                if !well_formed {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: headers must be CRLF-terminated lines", e.url),
+                    ));
+                }
                 Ok(Asset {
                     gzipped: std::fs::read(dir.join(&e.file))?,
                     mime: table_mime(&e.mime),
+                    headers: e.headers,
                     url: e.url,
                 })
             })
@@ -76,7 +98,7 @@ impl Pages {
             out.extend_from_slice(terminator);
             return (404, out);
         };
-        let mut out = head("200 OK", "Content-Encoding: gzip\r\n", asset.mime);
+        let mut out = head("200 OK", &asset.headers, asset.mime);
         for slice in asset.gzipped.chunks(WRITE_SLICE) {
             out.extend_from_slice(&crate::http::chunk(slice));
         }
@@ -105,6 +127,37 @@ fn table_mime(mime: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_handlers_headers_come_right_after_the_status_line() {
+        let dir = std::env::temp_dir().join(format!("softap-pages-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("p.gz"), b"page").unwrap();
+        std::fs::write(
+            dir.join("pages.json"),
+            r#"[{"url":"/setup","mime":"text/html","file":"p.gz","headers":"Content-Encoding: gzip\r\nCache-Control: no-store\r\n"},
+                {"url":"/old","mime":"text/html","file":"p.gz"}]"#,
+        )
+        .unwrap();
+        let pages = Pages::load(&dir).unwrap();
+        let (status, reply) = pages.respond("/setup?r=k3J9x2", Firmware::V07);
+        let text = String::from_utf8_lossy(&reply);
+        assert_eq!(status, 200);
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nCache-Control: no-store\r\nContent-Type: text/html\r\n"),
+            "{text}"
+        );
+        let (_, old) = pages.respond("/old", Firmware::V07);
+        assert!(String::from_utf8_lossy(&old)
+            .starts_with("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type"));
+        std::fs::write(
+            dir.join("pages.json"),
+            r#"[{"url":"/setup","mime":"text/html","file":"p.gz","headers":"X: 1\nY: 2"}]"#,
+        )
+        .unwrap();
+        assert!(Pages::load(&dir).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_table_keeps_known_types_and_drops_the_rest() {

@@ -1,6 +1,7 @@
 // Runs the generated handler against the stand-in API: each page URL (with and without a
-// query) answers 200 with its MIME, the gzip header and exactly the bytes of its .gz file
-// in writes of at most 4 KB; anything else answers 404 with nothing written.
+// query, such as the handoff link's random one) answers 200 with its MIME, the gzip and
+// no-store headers and exactly the bytes of its .gz file in writes of at most 4 KB; anything
+// else answers 404 with nothing written.
 // Usage: handler_test <page folder>   (scripts/test-device-page.sh builds and runs it)
 #include "Particle.h"
 
@@ -80,18 +81,20 @@ int main(int argc, char** argv) {
         if (!value("mime").empty()) mime = value("mime");
         if (value("file").empty()) continue;
         const std::vector<uint8_t> expected = read_file(dir + "/" + value("file"));
-        for (const std::string& asked : {url, url + "?from=qr"}) {
+        for (const std::string& asked : {url, url + "?r=k3J9x2", url + "?from=qr&r=1"}) {
             Response r = get(asked.c_str());
             check(r.calls == 1 && r.status == 200, asked + ": one 200");
             check(r.mime == mime, asked + ": MIME " + r.mime);
-            check(r.headers == "Content-Encoding: gzip\r\n", asked + ": gzip header");
+            check(r.headers == "Content-Encoding: gzip\r\nCache-Control: no-store\r\n",
+                  asked + ": gzip and no-store headers");
             check(r.body == expected, asked + ": the .gz bytes");
             check(r.largest_write <= 4096, asked + ": writes of at most 4 KB");
         }
         pages++;
     }
     check(pages >= 2, "pages listed");
-    for (const char* unknown : {"/favicon.ico", "/setupx", "/inde", "/generate_204"}) {
+    for (const char* unknown : {"/favicon.ico", "/setupx", "/inde", "/generate_204", "/setup/", "/index.html",
+                                "/SETUP", "?/setup"}) {
         Response r = get(unknown);
         check(r.calls == 1 && r.status == 404 && r.body.empty(), std::string(unknown) + ": 404");
     }
