@@ -35,3 +35,6 @@ scripts/test-browser.sh --test bench_flow -- --nocapture 2>&1 | grep -E '^((flow
   echo "bench: the flow benchmark did not run" >&2
   exit 1
 }
+
+# The maker's server against the simulated cloud (scripts/bench-server.sh).
+scripts/bench-server.sh

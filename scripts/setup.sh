@@ -91,6 +91,9 @@ fi
 # Not GECKODRIVER: wasm-bindgen-test-runner would pick Firefox over Chromium for the wasm tests.
 echo "export SOFTAP_GECKODRIVER=$PWD/.tools/bin/geckodriver" >> .tools/env.new
 
+# --- PostgreSQL's server for the maker's server tests (they start a throwaway cluster)
+apt_install postgresql
+
 # --- npm tools (wasm-opt, terser, tsc, Particle's softap-setup), locked in package-lock.json
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/terser ] || [ ! -x node_modules/.bin/tsc ] \
    || [ ! -d node_modules/softap-setup ] || [ ! -d node_modules/playwright-core ] \

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 source .tools/env
 echo "== native tests"
 $CARGO test --workspace
+echo "== the maker's server on SQLite and PostgreSQL, against the simulator"
+scripts/test-server.sh
 echo "== reference client against the simulator (Particle's softap-setup, Node)"
 $CARGO build --quiet -p softap-sim
 SOFTAP_SIM_BIN=target/debug/softap-sim node --test --test-timeout=60000 sim/tests/

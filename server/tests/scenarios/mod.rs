@@ -294,7 +294,7 @@ async fn setup_reaches_claimed_and_the_installation_lists_it(db: Db) {
         .get(&format!("/v1/installations/{installation}"), &kim)
         .await
         .1;
-    let listed: Vec<(&str, &str, bool, bool)> = shown["devices"]
+    let mut listed: Vec<(&str, &str, bool, bool)> = shown["devices"]
         .as_array()
         .unwrap()
         .iter()
@@ -308,13 +308,14 @@ async fn setup_reaches_claimed_and_the_installation_lists_it(db: Db) {
         })
         .collect();
     let second = device_id(&sim, 1);
-    assert_eq!(
-        listed,
-        [
-            (first.as_str(), "Window lamp", true, true),
-            (second.as_str(), "Desk lamp", true, true)
-        ]
-    );
+    // Listed by the second they were added, then by id.
+    listed.sort_unstable();
+    let mut expected = [
+        (first.as_str(), "Window lamp", true, true),
+        (second.as_str(), "Desk lamp", true, true),
+    ];
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
     assert!(shown["devices"][0]["lastHeard"]
         .as_str()
         .unwrap()
@@ -339,11 +340,14 @@ async fn setup_reaches_claimed_and_the_installation_lists_it(db: Db) {
         .get(&format!("/v1/installations/{installation}"), &kim)
         .await
         .1;
+    let renamed = shown["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deviceId"] == first.as_str())
+        .unwrap();
     assert_eq!(
-        (
-            shown["devices"][0]["name"].as_str(),
-            shown["devices"][0]["online"].as_bool()
-        ),
+        (renamed["name"].as_str(), renamed["online"].as_bool()),
         (Some("Reading lamp"), Some(false))
     );
     server.stop().await;
