@@ -46,7 +46,7 @@ impl DevicePublicKey {
     /// [`KeyProblem`] naming what is wrong.
     pub fn from_device_hex(text: &str) -> Result<Self, KeyProblem> {
         let text = text.trim();
-        if text.len() > MAX_HEX || text.len() % 2 != 0 {
+        if text.len() > MAX_HEX || !text.len().is_multiple_of(2) {
             return Err(KeyProblem::NotHex);
         }
         let bytes = hex_decode(text).ok_or(KeyProblem::NotHex)?;

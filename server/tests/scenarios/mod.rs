@@ -495,19 +495,20 @@ async fn import_adds_good_lines_skips_duplicates_refuses_malformed(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("batch.csv");
     let labels = dir.path().join("labels");
-    let text = format!(
-        "device_id,ap_name,public_key\n{}{}{}{}{}{}{}",
+    let lines = [
+        "device_id,ap_name,public_key\n".to_owned(),
         csv_line(&sim, 0),
         csv_line(&sim, 1),
         csv_line(&sim, 0),
-        "not-a-device,Photon-123456,00\n",
+        "not-a-device,Photon-123456,00\n".to_owned(),
         format!("{},{},3003020100\n", device_id(&sim, 2), ap_name(&sim, 2)),
         format!("{},Photon-ABCDEF\n", device_id(&sim, 2)),
         format!(
             "0123456789abcdef01234567,Photon-234567,{}\n",
             device_key_hex(&sim, 2)
         ),
-    );
+    ];
+    let text = lines.concat();
     std::fs::write(&csv, text).unwrap();
     let store = softap_maker::store::Store::open(&db.url).await.unwrap();
     let particle = softap_maker::particle::Particle::new(config(&sim, &db).particle).unwrap();
