@@ -91,13 +91,25 @@ impl RunningServer {
         self.shared.store.close().await;
     }
 
-    /// Runs until the server stops by itself (an I/O error) or `signal` completes.
-    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) {
+    /// Serves until `signal` completes, then stops as [`stop`](Self::stop) does.
+    ///
+    /// # Errors
+    /// The accept loop failed before the signal.
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
         tokio::select! {
-            _ = &mut self.task => {}
-            () = signal => {}
+            ended = &mut self.task => {
+                self.sweeper.abort();
+                self.shared.store.close().await;
+                ended.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            }
+            () = signal => {
+                self.stop().await;
+                Ok(())
+            }
         }
-        self.stop().await;
     }
 }
 

@@ -105,7 +105,10 @@ fn serve<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ExitCode, Failur
             "{}",
             serde_json::json!({ "listening": format!("http://{}", server.addr) })
         );
-        server.run_until(shutdown_signal()).await;
+        server
+            .run_until(shutdown_signal())
+            .await
+            .map_err(|e| Failure::Run(format!("serving stopped: {e}")))?;
         Ok(ExitCode::SUCCESS)
     })
 }
