@@ -153,7 +153,12 @@ async fn hostile_bodies_and_unknown_devices(db: Db) {
     };
 
     let huge = json!({ "name": "x".repeat(20_000) });
-    assert_eq!(api.post("/v1/installations", &kim, huge).await.0, 413);
+    let (status, body) = api.post("/v1/installations", &kim, huge.clone()).await;
+    assert_eq!((status, code(&body)), (413, "body-too-large"));
+    // Refused as announced even where the endpoint reads no body.
+    let (status, body) = api.post("/v1/setup-token", &kim, huge).await;
+    assert_eq!((status, code(&body)), (413, "body-too-large"));
+    assert!(cloud_customers(&sim).is_empty());
     // Streamed without a length: cut off at the limit all the same.
     let (status, body) = chunked_post(server.addr, "/v1/installations", &kim, 64 * 1024);
     assert_eq!((status, code(&body)), (413, "body-too-large"));
