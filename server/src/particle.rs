@@ -272,9 +272,12 @@ impl Particle {
                 })
             }
         };
-        let lifetime = Duration::from_secs(issued.expires_in)
-            .min(PRODUCT_TOKEN_LIFETIME)
-            .saturating_sub(PRODUCT_TOKEN_MARGIN);
+        // 0 means a token that never expires; renew it as if it lived the time asked.
+        let granted = match issued.expires_in {
+            0 => PRODUCT_TOKEN_LIFETIME,
+            seconds => Duration::from_secs(seconds).min(PRODUCT_TOKEN_LIFETIME),
+        };
+        let lifetime = granted.saturating_sub(PRODUCT_TOKEN_MARGIN);
         *cached = Some(CachedToken {
             token: issued.access_token.clone(),
             renew_at: Instant::now() + lifetime,

@@ -311,6 +311,23 @@ async fn particle_failures_answer_502_with_a_code(db: Db) {
         )
         .await;
     assert_eq!((status, code(&body)), (502, "particle-error"));
+    // The cached product token expired early (revoked): one 401, a new token, the answer.
+    let minted = cloud_calls(&sim, "POST", "/oauth/token");
+    sim.cloud.lock().unwrap().expire_tokens();
+    let unknown = "0123456789abcdef01234567";
+    let (status, body) = api
+        .post(
+            &format!("/v1/installations/{installation}/devices"),
+            &kim,
+            json!({"deviceId": unknown, "name": "Lamp"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (404, "device-not-found"));
+    assert_eq!(
+        cloud_calls(&sim, "POST", "/oauth/token"),
+        minted + 1,
+        "a new product token"
+    );
     server.stop().await;
 
     let mut wrong_secret = config(&sim, &db);
