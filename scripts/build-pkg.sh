@@ -23,7 +23,7 @@ node_modules/.bin/terser pkg.new/softap_web.js --module --compress --mangle --co
 mv pkg.new/softap_web.min.js pkg.new/softap_web.js
 
 # The <softap-setup> element ships beside the API it is built on (import "softap-web/setup").
-cp www/softap-setup.js www/i18n.js www/handoff.js www/handoff.d.ts www/seal.js pkg.new/
+cp www/softap-setup.js www/i18n.js www/handoff.js www/handoff.d.ts pkg.new/
 
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 cat > pkg.new/package.json <<JSON
@@ -53,8 +53,7 @@ cat > pkg.new/package.json <<JSON
     "softap-setup.js",
     "i18n.js",
     "handoff.js",
-    "handoff.d.ts",
-    "seal.js"
+    "handoff.d.ts"
   ],
   "sideEffects": ["./softap-setup.js"],
   "keywords": ["wasm", "wifi", "particle", "photon", "softap", "provisioning"]

@@ -16,11 +16,14 @@ async function setUp(token: string): Promise<string> {
   const claimed: boolean = info.claimed;
   const networks: ScanResult[] = await flow.scan();
   const strongest: string = networks[0].ssid + networks[0].security + networks[0].sec + networks[0].maxDataRate;
+  const doubtful: boolean = networks.some((n) => n.doubtful === true);
   const network: NetworkConfig = { ssid: "Home", security: "wpa2", password: "secret123" };
   const enterprise: NetworkConfig = { ssid: "Corp", security: 37748742, eap: "peap", innerIdentity: "a", password: "b" };
   await flow.configure(network);
   const { acknowledged } = await flow.connect();
-  const done: string = await flow.waitForCloud({ intervalMs: 3000 });
+  const done: string = await flow.waitForCloud({ intervalMs: 3000, watchDevice: true });
+  flow.addEventListener("progress", (event) => steps.push(event.detail.step));
+  flow.setAccessToken(token);
   flow.next();
   const devices: string[] = flow.devices;
   const key = await other.publicKey();
@@ -28,7 +31,7 @@ async function setUp(token: string): Promise<string> {
   const { claimCode, deviceIds } = await cloud.createClaimCode();
   await cloud.waitForDevice(id, { signal: new AbortController().signal });
   const fingerprint: string = key.fingerprint;
-  void [ready, claimed, strongest, enterprise, acknowledged, devices, bits, claimCode, deviceIds, fingerprint];
+  void [ready, claimed, strongest, doubtful, enterprise, acknowledged, devices, bits, claimCode, deviceIds, fingerprint];
   return done;
 }
 
@@ -48,6 +51,8 @@ async function handOff(claimCode: string, publicKey: string): Promise<string | n
   const sealed: Sealed = seal({ publicKey, ssid: "Home", password: "secret123", security: 4194308 });
   const url: string = handoffUrl({ deviceUrl: "http://192.168.0.1", claimCode, back: location.href, sealed, fingerprint: sealed.fingerprint });
   const back: HandoffReturn | null = readReturn();
+  const result: "ok" | "connecting" | "error" | "invalid" | undefined = back?.result;
+  void result;
   return path === "handoff" ? url : back?.deviceId ?? null;
 }
 void handOff;

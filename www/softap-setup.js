@@ -20,7 +20,6 @@
 // --softap-radius, --softap-font. Events: softap-progress, softap-done, softap-error,
 // softap-next (the customer starts the next device).
 import { MESSAGES, pickLanguage } from "./i18n.js";
-import { choosePath, handoffUrl, readReturn, seal } from "./handoff.js";
 
 const STYLE = `
 [hidden] { display: none !important; }
@@ -80,6 +79,10 @@ export class SoftApSetupElement extends HTMLElement {
   #config = {};
   /** The handoff path's claim code for the device at hand (never stored). */
   #claimCode;
+  /** The path the maker's key records are asked for ("direct" or "handoff"). */
+  #sealPath;
+  /** handoff.js: choosePath, handoffUrl, readReturn, seal. */
+  #handoffApi;
   /** The device being set up on the direct path, once it answered. */
   #deviceId;
   /** Bumped when the customer starts over: results of earlier waits are ignored. */
@@ -153,8 +156,8 @@ export class SoftApSetupElement extends HTMLElement {
   }
 
   connectedCallback() {
-    const back = readReturn();
-    if (back) return this.#returned(back);
+    // Back from the device page: its result is in the fragment, read by the library.
+    if (/(^#|&)softap=/.test(location.hash)) return this.#returned();
     this.#render("intro");
   }
 
@@ -276,10 +279,10 @@ export class SoftApSetupElement extends HTMLElement {
     if (screen === "error") $("retry").onclick = () => this.#retry();
     if (screen === "seal") {
       const form = $("seal-form");
-      const update = () => { $("password-field").hidden = $("security").value === "open"; };
+      const update = () => { if ($("security")) $("password-field").hidden = $("security").value === "open"; };
       form.onchange = update;
       update();
-      $("show").onchange = () => { $("password").type = $("show").checked ? "text" : "password"; };
+      if ($("show")) $("show").onchange = () => { $("password").type = $("show").checked ? "text" : "password"; };
       form.onsubmit = (event) => { event.preventDefault(); this.#sealed(form); };
     }
     // The device could not join (wrong password): it is back in setup mode. Start over from
@@ -291,12 +294,14 @@ export class SoftApSetupElement extends HTMLElement {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
   }
 
+  /** The library and its handoff module, which ships beside it (pkg/). */
   async #load() {
     if (this.#api) return this.#api;
     // By default the package beside this file: pkg/ ships both (www/ names its copy).
     const url = new URL(this.#opt("module-url") || "./softap_web.js", this.#opt("module-url") ? document.baseURI : import.meta.url);
-    const api = await import(url.href);
+    const [api, handoff] = await Promise.all([import(url.href), import(new URL("./handoff.js", url).href)]);
     await api.default();
+    this.#handoffApi = handoff;
     this.#api = api;
     return api;
   }
@@ -324,8 +329,19 @@ export class SoftApSetupElement extends HTMLElement {
       const api = await this.#load();
       const token = await this.#token();
       const mode = this.#opt("mode") || "auto";
-      const path = mode === "auto" ? await choosePath(this.#opt("device-url") || "http://192.168.0.1") : mode;
+      const path = mode === "auto" ? await this.#handoffApi.choosePath(this.#opt("device-url") || "http://192.168.0.1") : mode;
       if (path === "handoff") return await this.#handoff(api, token);
+      // With the maker's key records, the device's key is checked against them on every path.
+      if (this.#opt("key-url")) return this.#render("seal", this.#sealBody("direct"));
+      await this.#direct(api, token);
+    } catch (error) {
+      this.#fail(error, "intro");
+    }
+  }
+
+  /** The direct path: this page calls the device. */
+  async #direct(api, token, expectedFingerprint = this.#opt("expected-fingerprint")) {
+    {
       const device = new api.SoftAP({
         baseUrl: this.#opt("device-url"),
         targetAddressSpace: this.#opt("target-address-space"),
@@ -340,14 +356,12 @@ export class SoftApSetupElement extends HTMLElement {
       this.#flow = new api.SetupFlow({
         device,
         cloud,
-        expectedFingerprint: this.#opt("expected-fingerprint"),
+        expectedFingerprint,
         onProgress: (event) => this.#emit("softap-progress", event),
       });
       // Everything from the cloud is fetched now, while there is internet.
       await this.#flow.prepare({ devices: Number(this.#opt("devices") || 1) });
       this.#join();
-    } catch (error) {
-      this.#fail(error, "intro");
     }
   }
 
@@ -424,7 +438,7 @@ export class SoftApSetupElement extends HTMLElement {
    */
   async #waitForCloud() {
     try {
-      return await this.#flow.waitForCloud();
+      return await this.#flow.waitForCloud({ watchDevice: true });
     } catch (error) {
       const stale = error?.code === "token-expired" || error?.code === "token-invalid";
       if (!stale || !this.#opt("token-url") || !this.#deviceId) throw error;
@@ -434,9 +448,8 @@ export class SoftApSetupElement extends HTMLElement {
       } catch {
         throw error;
       }
-      const cloud = new this.#api.Cloud({ apiUrl: this.#opt("api-url"), accessToken: token, productId: this.#opt("product-id") });
-      await cloud.waitForDevice(this.#deviceId, { intervalMs: 2000 });
-      return this.#deviceId;
+      this.#flow.setAccessToken(token);
+      return await this.#flow.waitForCloud({ watchDevice: true });
     }
   }
 
@@ -444,11 +457,20 @@ export class SoftApSetupElement extends HTMLElement {
   async #handoff(api, token) {
     const cloud = new api.Cloud({ apiUrl: this.#opt("api-url"), accessToken: token, productId: this.#opt("product-id") });
     this.#claimCode = (await cloud.createClaimCode()).claimCode;
-    if (this.#opt("key-url")) return this.#render("seal", this.#sealBody());
+    if (this.#opt("key-url")) return this.#render("seal", this.#sealBody("handoff"));
     this.#leave();
   }
 
-  #sealBody() {
+  #sealBody(path) {
+    this.#sealPath = path;
+    // The direct path needs only the device's name: its key is checked against the record,
+    // and the network is chosen from the device's own list later.
+    if (path !== "handoff") {
+      return `<h2 tabindex="-1">${this.#t("sealTitle")}</h2><form id="seal-form" novalidate>
+      <div class="field"><label for="device-name">${this.#t("deviceName")}</label><input id="device-name" autocomplete="off" value="${escapeHtml(this.#opt("device-name") || "")}"></div>
+      <p class="error" id="form-error" role="alert"></p>
+      <button type="submit">${this.#t("continue")}</button></form>`;
+    }
     return `<h2 tabindex="-1">${this.#t("sealTitle")}</h2><form id="seal-form" novalidate>
       <div class="field"><label for="device-name">${this.#t("deviceName")}</label><input id="device-name" autocomplete="off" value="${escapeHtml(this.#opt("device-name") || "")}"></div>
       <div class="field"><label for="ssid">${this.#t("networkName")}</label><input id="ssid" autocomplete="off"></div>
@@ -462,14 +484,17 @@ export class SoftApSetupElement extends HTMLElement {
       <button type="submit">${this.#t("continue")}</button></form>`;
   }
 
-  /** Sealed mode: the maker's record of this device's key encrypts the password here. */
+  /**
+   * The maker's record of this device's key: on the handoff it seals the password here (sealed
+   * mode); on the direct path the device must have that key before anything is sent.
+   */
   async #sealed(form) {
     const $ = (id) => this.shadowRoot.getElementById(id);
     const error = (key) => { $("form-error").textContent = this.#t(key); };
-    const open = $("security").value === "open";
-    const password = open ? "" : $("password").value;
-    if (!$("ssid").value) return error("ssid-empty");
-    if (!open && (password.length < 8 || password.length > 63)) return error("passphrase-length");
+    const direct = this.#sealPath !== "handoff";
+    const open = !direct && $("security").value === "open";
+    const password = direct || open ? "" : $("password").value;
+    if (!direct && !$("ssid").value) return error("ssid-empty");
     let record;
     try {
       const url = new URL(this.#opt("key-url"), document.baseURI);
@@ -480,8 +505,28 @@ export class SoftApSetupElement extends HTMLElement {
       return error("cloud-unreachable");
     }
     if (!record?.publicKey) return error("device-not-in-records");
-    const sealed = seal({ publicKey: record.publicKey, ssid: $("ssid").value, password, security: open ? 0 : Number($("security").value) });
     const name = $("device-name").value.trim();
+    if (direct) {
+      let expected;
+      try {
+        expected = this.#api.fingerprintOf(record.publicKey);
+      } catch {
+        return error("device-not-in-records");
+      }
+      this.#render("preparing");
+      try {
+        return await this.#direct(this.#api, await this.#token(), expected);
+      } catch (e) {
+        return this.#fail(e, "intro");
+      }
+    }
+    let sealed;
+    try {
+      sealed = this.#handoffApi.seal({ publicKey: record.publicKey, ssid: $("ssid").value, password, security: open ? 0 : Number($("security").value) });
+    } catch (e) {
+      $("form-error").textContent = this.#message(e);
+      return;
+    }
     form.reset();
     this.#leave(sealed, /^[A-Za-z]+-\w+$/.test(name) ? name : undefined);
   }
@@ -489,14 +534,13 @@ export class SoftApSetupElement extends HTMLElement {
   /** "Join the device's network, then Continue": a link, so a real top-level navigation. */
   #leave(sealed, apName) {
     const back = location.href.split("#")[0];
-    const url = handoffUrl({
+    const url = this.#handoffApi.handoffUrl({
       deviceUrl: this.#opt("device-url") || "http://192.168.0.1",
       page: this.#opt("device-page"),
       claimCode: this.#claimCode,
       back,
       fingerprint: sealed?.fingerprint ?? this.#opt("expected-fingerprint"),
       lang: this.#lang,
-      product: this.#opt("product-name"),
       sealed,
     });
     // Only what is not secret survives the trip: the devices set up so far.
@@ -505,18 +549,32 @@ export class SoftApSetupElement extends HTMLElement {
       <a class="button" id="continue" href="${escapeHtml(url)}">${this.#t("continue")}</a>`);
   }
 
-  /** Back from the device page: verify through the cloud, now that we are online again. */
-  async #returned(back) {
+  /**
+   * Back from the device page: verify through the cloud, now that we are online again. A lost
+   * connect-ap reply ("connecting") is verified the same way; a return that does not validate
+   * (a crafted link) is refused.
+   */
+  async #returned() {
     try {
       this.#setUp = JSON.parse(sessionStorage.getItem(STORE) || "{}").setUp || [];
     } catch {
       this.#setUp = [];
     }
+    this.#render("preparing");
+    let back;
+    try {
+      await this.#load();
+      back = this.#handoffApi.readReturn();
+    } catch (error) {
+      return this.#fail(error, "intro");
+    }
+    if (!back) return this.#render("intro");
+    if (back.result === "invalid") return this.#fail({ code: "handoff-invalid", step: "handoff" }, "intro");
     if (!back.ok) return this.#fail({ code: back.code, step: "handoff" }, "intro");
     this.#render("rejoin");
     this.shadowRoot.getElementById("blue-again").hidden = true;
     try {
-      const api = await this.#load();
+      const api = this.#api;
       const token = await this.#token();
       const cloud = new api.Cloud({ apiUrl: this.#opt("api-url"), accessToken: token, productId: this.#opt("product-id") });
       const timeoutMs = Number(this.#opt("cloud-wait-ms")) || undefined;

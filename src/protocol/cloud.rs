@@ -1,9 +1,12 @@
-//! The cloud calls of two-legged setup, without I/O (cloud spec §4, §6, §7): a claim code
-//! from the customer's token, and whether a device is claimed by this customer and online.
-//! Only `Authorization` is sent as a header, which the API's CORS allows.
+//! The cloud calls of two-legged setup, without I/O (cloud spec §4, §6, §7, §13.7–13.8): a claim
+//! code from the customer's token; whether a device is this customer's and online, from the
+//! customer's device list and event stream; and claiming a device outright, which also says
+//! whether another customer owns it. Only `Authorization` (and a form body's type) is sent as a
+//! header, which the API's CORS allows. Replies are plain JSON, read with the same reader as
+//! the device's replies (one JSON reader in the wasm, not two).
 
 use crate::protocol::error::Error;
-use crate::protocol::json::{read_value, Progress, Value};
+use crate::protocol::json::{read_document, Value};
 
 /// A request to the cloud API. `authorization` is a bearer token: never log it.
 #[derive(Clone, PartialEq, Eq)]
@@ -14,6 +17,8 @@ pub struct CloudRequest {
     pub url: String,
     /// `Authorization` header value.
     pub authorization: String,
+    /// A form body (`application/x-www-form-urlencoded`), if any.
+    pub form: Option<String>,
 }
 
 impl core::fmt::Debug for CloudRequest {
@@ -21,7 +26,7 @@ impl core::fmt::Debug for CloudRequest {
         f.debug_struct("CloudRequest")
             .field("method", &self.method)
             .field("url", &self.url)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -30,7 +35,7 @@ impl core::fmt::Debug for CloudRequest {
 pub struct ClaimCodeReply {
     /// The code, 63 characters, valid for one hour, single use.
     pub claim_code: String,
-    /// Ids of devices the customer already owns.
+    /// Ids of devices the customer already owns, lower case.
     pub device_ids: Vec<String>,
 }
 
@@ -45,118 +50,142 @@ impl core::fmt::Debug for ClaimCodeReply {
 /// Where a device stands for this customer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceStatus {
-    /// Not (yet) this customer's: the cloud answers 403 until the claim code is redeemed.
+    /// Not (yet) this customer's.
     NotClaimed,
-    /// Claimed, not connected.
+    /// The customer's, not connected.
     Offline,
-    /// Claimed and connected.
+    /// The customer's and connected.
     Online,
 }
 
-fn bearer(token: &str) -> Result<String, Error> {
+/// What claiming a device outright (`POST /v1/devices`) said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimAttempt {
+    /// It is this customer's now (or was already).
+    Claimed,
+    /// The cloud does not know it yet, or it is not online: keep waiting.
+    NotYet,
+    /// Another customer owns it.
+    OtherOwner,
+}
+
+/// The customer's cloud: API address, token, product.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CloudConfig {
+    /// `https://api.particle.io` or a stand-in.
+    pub api_url: String,
+    /// The customer-scoped access token.
+    pub token: String,
+    /// The product id or slug, for product claim codes.
+    pub product: Option<String>,
+}
+
+impl core::fmt::Debug for CloudConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CloudConfig")
+            .field("api_url", &self.api_url)
+            .field("product", &self.product)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudConfig {
+    /// Checks the token can be sent as a header.
+    ///
+    /// # Errors
+    /// [`Error::TokenInvalid`].
+    pub fn new(api_url: &str, token: &str, product: Option<String>) -> Result<Self, Error> {
+        bearer(token)?;
+        Ok(Self {
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            product,
+        })
+    }
+
+    fn request(&self, method: &'static str, path: &str) -> CloudRequest {
+        CloudRequest {
+            method,
+            url: format!("{}{path}", self.api_url),
+            // Checked in `new`.
+            authorization: format!("Bearer {}", self.token),
+            form: None,
+        }
+    }
+
+    /// `POST /v1/products/:product/device_claims` (or `/v1/device_claims` without one).
+    pub fn claim_code_request(&self) -> CloudRequest {
+        match &self.product {
+            Some(product) => self.request(
+                "POST",
+                &format!("/v1/products/{}/device_claims", encode_segment(product)),
+            ),
+            None => self.request("POST", "/v1/device_claims"),
+        }
+    }
+
+    /// `GET /v1/devices`: the customer's devices. A list answers 200 before the claim too,
+    /// where `GET /v1/devices/:id` would answer 403 every few seconds.
+    pub fn devices_request(&self) -> CloudRequest {
+        self.request("GET", "/v1/devices")
+    }
+
+    /// `POST /v1/devices` with the id: claims an unowned device for the customer, and answers
+    /// 403 when another customer owns it (cloud spec §13.8).
+    pub fn claim_device_request(&self, device_id: &str) -> CloudRequest {
+        let mut request = self.request("POST", "/v1/devices");
+        request.form = Some(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("id", &device_id.to_ascii_lowercase())
+                .finish(),
+        );
+        request
+    }
+
+    /// `GET /v1/devices/events/spark/status`: the customer's devices going online and offline,
+    /// as server-sent events (cloud spec §13.7), read with `fetch` so the token is a header.
+    pub fn status_events_request(&self) -> CloudRequest {
+        self.request("GET", "/v1/devices/events/spark/status")
+    }
+}
+
+fn bearer(token: &str) -> Result<(), Error> {
     // A token is an opaque printable string; anything else would break the header.
-    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if token.is_empty() || token.len() > 512 || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::TokenInvalid);
     }
-    Ok(format!("Bearer {token}"))
-}
-
-fn base(api_url: &str) -> &str {
-    api_url.trim_end_matches('/')
-}
-
-/// `POST /v1/products/:product/device_claims` (or `/v1/device_claims` without a product).
-///
-/// # Errors
-/// [`Error::TokenInvalid`] for a token that cannot be sent.
-pub fn claim_code_request(
-    api_url: &str,
-    token: &str,
-    product: Option<&str>,
-) -> Result<CloudRequest, Error> {
-    let url = match product {
-        Some(product) => format!(
-            "{}/v1/products/{}/device_claims",
-            base(api_url),
-            encode_segment(product)
-        ),
-        None => format!("{}/v1/device_claims", base(api_url)),
-    };
-    Ok(CloudRequest {
-        method: "POST",
-        url,
-        authorization: bearer(token)?,
-    })
-}
-
-/// `GET /v1/devices/:id`.
-///
-/// # Errors
-/// [`Error::TokenInvalid`] for a token that cannot be sent.
-pub fn device_request(api_url: &str, token: &str, device_id: &str) -> Result<CloudRequest, Error> {
-    let id = device_id.to_ascii_lowercase();
-    let url = format!("{}/v1/devices/{}", base(api_url), encode_segment(&id));
-    Ok(CloudRequest {
-        method: "GET",
-        url,
-        authorization: bearer(token)?,
-    })
+    Ok(())
 }
 
 fn encode_segment(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
-fn parse(body: &[u8]) -> Option<Value> {
-    match read_value(body) {
-        Ok(Progress::Complete((value, _))) => Some(value),
-        _ => read_value(&[body, b" "].concat())
-            .ok()
-            .and_then(|p| match p {
-                Progress::Complete((value, _)) => Some(value),
-                Progress::Partial => None,
-            }),
-    }
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn text(value: &Value, key: &str) -> Option<String> {
-    value
-        .get(key)
-        .and_then(Value::as_bytes)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-}
-
-/// The error an unsuccessful status means (cloud spec §7): 401 is an expired or invalid
-/// token (the body says which), a missing token is 400 `invalid_request`.
+/// The error an unsuccessful status means (cloud spec §7): 401 is an expired or invalid token
+/// (the body says which in `error_description`); a missing token is 400 `invalid_request`.
 fn status_error(status: u16, body: &[u8]) -> Error {
-    let value = parse(body);
-    let description = value
-        .as_ref()
-        .and_then(|v| text(v, "error_description"))
-        .unwrap_or_default();
-    let error = value
-        .as_ref()
-        .and_then(|v| text(v, "error"))
-        .unwrap_or_default();
+    let body = read_document(body);
+    let field = |key| body.as_ref().and_then(|b| b.text(key)).unwrap_or_default();
+    let description = field("error_description");
     match status {
-        401 if description.contains("expired") => Error::TokenExpired,
+        401 if contains(description.as_bytes(), b"expired") => Error::TokenExpired,
         401 => Error::TokenInvalid,
-        400 if error == "invalid_request" && description.contains("access token") => {
+        400 if field("error") == "invalid_request"
+            && contains(description.as_bytes(), b"access token") =>
+        {
             Error::TokenInvalid
         }
         _ => Error::CloudError { status },
     }
 }
 
-/// Reads the reply to [`claim_code_request`].
+/// Reads the reply to [`CloudConfig::claim_code_request`].
 ///
 /// # Errors
 /// Token errors, or [`Error::CloudError`] (also for a body without a claim code).
@@ -164,17 +193,20 @@ pub fn read_claim_code(status: u16, body: &[u8]) -> Result<ClaimCodeReply, Error
     if status != 200 && status != 201 {
         return Err(status_error(status, body));
     }
-    let value = parse(body).ok_or(Error::CloudError { status })?;
-    let claim_code = text(&value, "claim_code")
-        .filter(|c| !c.is_empty())
-        .ok_or(Error::CloudError { status })?;
-    let device_ids = match value.get("device_ids") {
+    let invalid = Error::CloudError { status };
+    let body = read_document(body).ok_or(invalid.clone())?;
+    let claim_code = body.text("claim_code").ok_or(invalid.clone())?;
+    let device_ids = match body.get("device_ids") {
+        None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(ids)) => ids
             .iter()
-            .filter_map(Value::as_bytes)
-            .map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
-            .collect(),
-        _ => Vec::new(),
+            .map(|id| {
+                id.as_bytes()
+                    .map(|b| String::from_utf8_lossy(b).to_ascii_lowercase())
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(invalid)?,
+        Some(_) => return Err(invalid),
     };
     Ok(ClaimCodeReply {
         claim_code,
@@ -182,24 +214,123 @@ pub fn read_claim_code(status: u16, body: &[u8]) -> Result<ClaimCodeReply, Error
     })
 }
 
-/// Reads the reply to [`device_request`]: 403 means "not this customer's yet". A device
-/// counts as online with `online` or, in older answers, `connected` (cloud spec §6.1).
+/// Reads the reply to [`CloudConfig::devices_request`] for one device. A device counts as
+/// online with `online` or, in older answers, `connected` (cloud spec §6.1).
 ///
 /// # Errors
 /// Token errors and [`Error::CloudError`].
-pub fn read_device(status: u16, body: &[u8]) -> Result<DeviceStatus, Error> {
-    match status {
-        200 => {
-            let value = parse(body).ok_or(Error::CloudError { status })?;
-            let flag = |key| matches!(value.get(key), Some(Value::Bool(true)));
-            Ok(if flag("online") || flag("connected") {
-                DeviceStatus::Online
-            } else {
-                DeviceStatus::Offline
-            })
+pub fn read_devices(status: u16, body: &[u8], device_id: &str) -> Result<DeviceStatus, Error> {
+    if status != 200 {
+        return Err(status_error(status, body));
+    }
+    let Some(Value::Array(list)) = read_document(body) else {
+        return Err(Error::CloudError { status });
+    };
+    let id = device_id.as_bytes();
+    let device = list.iter().find(|d| {
+        d.get("id")
+            .and_then(Value::as_bytes)
+            .is_some_and(|i| i.eq_ignore_ascii_case(id))
+    });
+    Ok(match device {
+        None => DeviceStatus::NotClaimed,
+        Some(d) if d.flag("online") == Some(true) || d.flag("connected") == Some(true) => {
+            DeviceStatus::Online
         }
-        403 | 404 => Ok(DeviceStatus::NotClaimed),
+        Some(_) => DeviceStatus::Offline,
+    })
+}
+
+/// Reads the reply to [`CloudConfig::claim_device_request`].
+///
+/// # Errors
+/// Token errors and [`Error::CloudError`] for other failures.
+pub fn read_claim_device(status: u16, body: &[u8]) -> Result<ClaimAttempt, Error> {
+    match status {
+        200 | 201 => Ok(ClaimAttempt::Claimed),
+        // "device does not exist", "Core isn't online": not yet.
+        404 => Ok(ClaimAttempt::NotYet),
+        // `{"errors":["That belongs to someone else."]}` (cloud spec §13.8).
+        403 if contains(body, b"belongs to someone else") => Ok(ClaimAttempt::OtherOwner),
+        403 => Err(Error::CloudError { status }),
         _ => Err(status_error(status, body)),
+    }
+}
+
+/// One server-sent event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudEvent {
+    /// The event's name (`spark/status`).
+    pub name: String,
+    /// The publishing device, lower case.
+    pub device_id: String,
+    /// The event's data (`online`, `offline`).
+    pub data: String,
+}
+
+/// The longest line of an event stream read; events are a few hundred bytes.
+const MAX_EVENT_LINE: usize = 4_096;
+
+/// Reads a `text/event-stream` as it arrives: `event:` and `data:` lines, a blank line ends an
+/// event; comment lines (`:ok`, keep-alives) and other fields are skipped (cloud spec §13.7).
+/// The format is a few lines of text; the crates that parse it bring an async runtime along.
+#[derive(Debug, Default)]
+pub struct EventStreamReader {
+    line: Vec<u8>,
+    name: Option<String>,
+    data: Option<String>,
+    skipping_long_line: bool,
+}
+
+impl EventStreamReader {
+    /// A reader at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes more of the stream; returns the events it completed.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<CloudEvent> {
+        let mut events = Vec::new();
+        for &byte in bytes {
+            if byte != b'\n' {
+                if self.line.len() < MAX_EVENT_LINE {
+                    self.line.push(byte);
+                } else {
+                    self.skipping_long_line = true;
+                }
+                continue;
+            }
+            let line = core::mem::take(&mut self.line);
+            if core::mem::take(&mut self.skipping_long_line) {
+                continue;
+            }
+            let line = line.strip_suffix(b"\r").unwrap_or(&line);
+            if line.is_empty() {
+                if let Some(event) = self.dispatch() {
+                    events.push(event);
+                }
+                continue;
+            }
+            let text = String::from_utf8_lossy(line);
+            let (field, value) = text.split_once(':').unwrap_or((&text, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => self.name = Some(value.to_owned()),
+                "data" => self.data = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+        events
+    }
+
+    fn dispatch(&mut self) -> Option<CloudEvent> {
+        let name = self.name.take()?;
+        let data = read_document(self.data.take()?.as_bytes())?;
+        Some(CloudEvent {
+            name,
+            device_id: data.text("coreid")?.to_ascii_lowercase(),
+            data: data.text("data").unwrap_or_default(),
+        })
     }
 }
 
@@ -207,10 +338,18 @@ pub fn read_device(status: u16, body: &[u8]) -> Result<DeviceStatus, Error> {
 mod tests {
     use super::*;
 
+    fn config() -> CloudConfig {
+        CloudConfig::new(
+            "https://api.particle.io/",
+            "abc123",
+            Some("my product".into()),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn requests_carry_only_the_bearer_token() {
-        let r =
-            claim_code_request("https://api.particle.io/", "abc123", Some("my product")).unwrap();
+        let r = config().claim_code_request();
         assert_eq!(r.method, "POST");
         assert_eq!(
             r.url,
@@ -221,22 +360,25 @@ mod tests {
             !format!("{r:?}").contains("abc123"),
             "Debug hides the token"
         );
-        let r = claim_code_request("http://127.0.0.1:8182", "t", None).unwrap();
+        assert!(!format!("{:?}", config()).contains("abc123"));
+        let r = CloudConfig::new("http://127.0.0.1:8182", "t", None)
+            .unwrap()
+            .claim_code_request();
         assert_eq!(r.url, "http://127.0.0.1:8182/v1/device_claims");
-        let r = device_request("https://api.particle.io", "t", "3A0020001847333531323BCF").unwrap();
+        let r = config().claim_device_request("3A0020001847333531323BCF");
         assert_eq!(
-            (r.method, r.url.as_str()),
+            (r.url.as_str(), r.form.as_deref()),
             (
-                "GET",
-                "https://api.particle.io/v1/devices/3a0020001847333531323bcf"
+                "https://api.particle.io/v1/devices",
+                Some("id=3a0020001847333531323bcf")
             )
         );
         assert_eq!(
-            claim_code_request("x", "", None).unwrap_err(),
+            CloudConfig::new("x", "", None).unwrap_err(),
             Error::TokenInvalid
         );
         assert_eq!(
-            claim_code_request("x", "a\r\nX-Evil: 1", None).unwrap_err(),
+            CloudConfig::new("x", "a\r\nX-Evil: 1", None).unwrap_err(),
             Error::TokenInvalid
         );
     }
@@ -271,35 +413,91 @@ mod tests {
             read_claim_code(401, expired).unwrap_err(),
             Error::TokenExpired
         );
-        assert_eq!(read_device(401, invalid).unwrap_err(), Error::TokenInvalid);
-        assert_eq!(read_device(400, missing).unwrap_err(), Error::TokenInvalid);
         assert_eq!(
-            read_device(503, b"").unwrap_err(),
+            read_devices(401, invalid, "x").unwrap_err(),
+            Error::TokenInvalid
+        );
+        assert_eq!(
+            read_devices(400, missing, "x").unwrap_err(),
+            Error::TokenInvalid
+        );
+        assert_eq!(
+            read_devices(503, b"", "x").unwrap_err(),
             Error::CloudError { status: 503 }
         );
-        assert_eq!(read_device(401, b"").unwrap_err(), Error::TokenInvalid);
+        assert_eq!(
+            read_devices(401, b"", "x").unwrap_err(),
+            Error::TokenInvalid
+        );
     }
 
     #[test]
-    fn device_status_from_online_or_connected_or_403() {
-        let denied =
-            br#"{"error":"Permission Denied","info":"I didn't recognize that device name or ID"}"#;
-        assert_eq!(read_device(403, denied), Ok(DeviceStatus::NotClaimed));
+    fn the_device_list_says_not_claimed_offline_or_online() {
+        let id = "3a0020001847333531323bcf";
+        assert_eq!(read_devices(200, b"[]", id), Ok(DeviceStatus::NotClaimed));
+        let online =
+            br#"[{"id":"other","online":true},{"id":"3A0020001847333531323BCF","online":true}]"#;
+        assert_eq!(read_devices(200, online, id), Ok(DeviceStatus::Online));
+        let connected = br#"[{"id":"3a0020001847333531323bcf","connected":true}]"#;
+        assert_eq!(read_devices(200, connected, id), Ok(DeviceStatus::Online));
+        let offline = br#"[{"id":"3a0020001847333531323bcf","online":false}]"#;
+        assert_eq!(read_devices(200, offline, id), Ok(DeviceStatus::Offline));
         assert_eq!(
-            read_device(200, br#"{"id":"x","online":true}"#),
-            Ok(DeviceStatus::Online)
+            read_devices(200, b"nonsense", id),
+            Err(Error::CloudError { status: 200 })
+        );
+    }
+
+    #[test]
+    fn claiming_outright_tells_another_owner_apart() {
+        assert_eq!(
+            read_claim_device(200, br#"{"ok":true}"#),
+            Ok(ClaimAttempt::Claimed)
         );
         assert_eq!(
-            read_device(200, br#"{"id":"x","connected":true}"#),
-            Ok(DeviceStatus::Online)
+            read_claim_device(404, br#"{"ok":false,"errors":["device does not exist"]}"#),
+            Ok(ClaimAttempt::NotYet)
         );
         assert_eq!(
-            read_device(200, br#"{"id":"x","online":false,"connected":false}"#),
-            Ok(DeviceStatus::Offline)
+            read_claim_device(403, br#"{"errors":["That belongs to someone else."]}"#),
+            Ok(ClaimAttempt::OtherOwner)
         );
         assert_eq!(
-            read_device(200, b"nonsense").unwrap_err(),
-            Error::CloudError { status: 200 }
+            read_claim_device(403, br#"{"error":"Permission Denied"}"#),
+            Err(Error::CloudError { status: 403 })
         );
+        assert_eq!(read_claim_device(401, b"{}"), Err(Error::TokenInvalid));
+    }
+
+    #[test]
+    fn the_event_stream_is_read_across_any_split() {
+        let stream = b":ok\n\nevent: spark/status\ndata: {\"data\":\"online\",\"ttl\":\"60\",\"published_at\":\"2015-07-18T00:12:18.174Z\",\"coreid\":\"3A0020001847333531323BCF\"}\n\n:\n\nevent: other\r\ndata: {\"data\":\"x\",\"coreid\":\"1\"}\r\n\r\n";
+        let expected = vec![
+            CloudEvent {
+                name: "spark/status".into(),
+                device_id: "3a0020001847333531323bcf".into(),
+                data: "online".into(),
+            },
+            CloudEvent {
+                name: "other".into(),
+                device_id: "1".into(),
+                data: "x".into(),
+            },
+        ];
+        for piece in [1, 3, 7, stream.len()] {
+            let mut reader = EventStreamReader::new();
+            let events: Vec<CloudEvent> =
+                stream.chunks(piece).flat_map(|c| reader.feed(c)).collect();
+            assert_eq!(events, expected, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn the_event_stream_skips_overlong_lines_and_bad_data() {
+        let mut reader = EventStreamReader::new();
+        let mut long = b"data: ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 100_000));
+        long.extend_from_slice(b"\nevent: a\ndata: not json\n\nevent: b\n\n");
+        assert!(reader.feed(&long).is_empty());
     }
 }

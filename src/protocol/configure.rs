@@ -12,7 +12,6 @@ use zeroize::Zeroizing;
 use crate::protocol::command::{Command, Request};
 use crate::protocol::credentials::{ClaimCode, Credentials, EapMethod, Network};
 use crate::protocol::error::Error;
-use crate::protocol::hex;
 use crate::protocol::json::ObjectWriter;
 use crate::protocol::key::DeviceKey;
 
@@ -181,10 +180,12 @@ mod tests {
 
     #[test]
     fn claim_code_goes_out_verbatim_slashes_included() {
-        let code = ClaimCode::new("ab/cd+ef").unwrap();
+        let text = format!("ab/cd+ef{}", "x".repeat(55));
+        let code = ClaimCode::new(&text).unwrap();
         let request = Request::set_claim_code(&code);
         assert_eq!(request.command(), Command::Set);
-        assert_eq!(request.body(), Some(&br#"{"k":"cc","v":"ab/cd+ef"}"#[..]));
+        let expected = format!(r#"{{"k":"cc","v":"{text}"}}"#);
+        assert_eq!(request.body(), Some(expected.as_bytes()));
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub enum KeyProblem {
     },
     /// The public exponent is even, below 3 or wider than 32 bits.
     BadExponent,
+    /// The modulus is no RSA modulus (even, or not larger than the exponent).
+    BadModulus,
 }
 
 /// Every way an operation of the core can fail.
@@ -111,7 +113,7 @@ pub enum Error {
     /// A password was given for an open network: refusing beats configuring an open network
     /// when the customer believes it is protected.
     PasswordNotAllowed,
-    /// The claim code is empty or longer than 63 characters.
+    /// The claim code does not have the 63 characters the cloud issues.
     ClaimCodeLength {
         /// Characters found.
         length: usize,
@@ -231,6 +233,16 @@ pub enum Error {
     },
     /// The caller cancelled.
     Cancelled,
+    /// The device's firmware (Device OS 0.6 or older) cannot store enterprise settings.
+    FirmwareTooOld,
+    /// The device came back in setup mode after `connect-ap`: it could not join the network,
+    /// most likely because of a wrong password.
+    JoinFailed,
+    /// The device is online but belongs to another customer (sold on, given away): the
+    /// maker must release it before it can be set up for this customer.
+    ClaimedByAnother,
+    /// A handoff link or the device page's return is malformed or not from this maker.
+    HandoffInvalid,
     /// The cloud refused the access token as expired.
     TokenExpired,
     /// The cloud refused the access token.
@@ -286,6 +298,10 @@ impl Error {
             Self::MixedContentBlocked => "mixed-content-blocked",
             Self::DeviceHttpStatus { .. } => "device-http-status",
             Self::Cancelled => "cancelled",
+            Self::FirmwareTooOld => "firmware-too-old",
+            Self::JoinFailed => "join-failed",
+            Self::ClaimedByAnother => "claimed-by-another",
+            Self::HandoffInvalid => "handoff-invalid",
             Self::TokenExpired => "token-expired",
             Self::TokenInvalid => "token-invalid",
             Self::CloudError { .. } => "cloud-error",
@@ -332,6 +348,10 @@ impl Error {
         "mixed-content-blocked",
         "device-http-status",
         "cancelled",
+        "firmware-too-old",
+        "join-failed",
+        "claimed-by-another",
+        "handoff-invalid",
         "token-expired",
         "token-invalid",
         "cloud-error",
@@ -353,8 +373,10 @@ impl Error {
             | Self::WepKeyFormat
             | Self::PasswordRequired
             | Self::PasswordNotAllowed
-            | Self::DeviceRejectedPassword => Some(Field::Password),
+            | Self::DeviceRejectedPassword
+            | Self::JoinFailed => Some(Field::Password),
             Self::ClaimCodeLength { .. } | Self::ClaimCodeRejected => Some(Field::ClaimCode),
+            Self::UnknownEapMethod { .. } => Some(Field::Eap),
             _ => None,
         }
     }
@@ -384,7 +406,7 @@ impl fmt::Display for Error {
                 f.write_str("A password was given for an open network. Check the security type.")
             }
             Self::ClaimCodeLength { length } => {
-                write!(f, "The claim code has {length} characters, not 1 to 63. Get a new one.")
+                write!(f, "The claim code has {length} characters, not 63. Get a new one.")
             }
             Self::UnknownSecurity { name } => {
                 write!(f, "\"{name}\" is no known Wi-Fi security type. Use e.g. \"wpa2\".")
@@ -412,6 +434,7 @@ impl fmt::Display for Error {
                     KeyProblem::TrailingData => f.write_str("trailing bytes")?,
                     KeyProblem::UnsupportedSize { bits } => write!(f, "{bits} bits")?,
                     KeyProblem::BadExponent => f.write_str("unsafe exponent")?,
+                    KeyProblem::BadModulus => f.write_str("bad modulus")?,
                 }
                 f.write_str("). Restart its setup mode.")
             }
@@ -467,6 +490,16 @@ impl fmt::Display for Error {
                 write!(f, "The device answered {} with HTTP {status}. Try again.", command.name())
             }
             Self::Cancelled => f.write_str("Setup was cancelled."),
+            Self::FirmwareTooOld => f.write_str(
+                "The device's firmware is too old for enterprise networks (Device OS 0.7.0 or later). Choose another network.",
+            ),
+            Self::JoinFailed => f.write_str(
+                "The device could not join the network and is back in setup mode. Check the password.",
+            ),
+            Self::ClaimedByAnother => f.write_str(
+                "This device belongs to another customer. Ask the maker to release it, then set it up again.",
+            ),
+            Self::HandoffInvalid => f.write_str("This setup link is incomplete. Start the setup again."),
             Self::TokenExpired => f.write_str("Your session has expired. Sign in again."),
             Self::TokenInvalid => f.write_str("Your session is not valid. Sign in again."),
             Self::CloudError { status } => write!(f, "The cloud answered HTTP {status}. Try again soon."),
@@ -566,6 +599,10 @@ mod tests {
                 status: 404,
             },
             Error::Cancelled,
+            Error::FirmwareTooOld,
+            Error::JoinFailed,
+            Error::ClaimedByAnother,
+            Error::HandoffInvalid,
             Error::TokenExpired,
             Error::TokenInvalid,
             Error::CloudError { status: 500 },

@@ -117,6 +117,21 @@ impl Value {
             _ => None,
         }
     }
+
+    /// A string field as text (bad UTF-8 replaced).
+    pub(crate) fn text(&self, key: &str) -> Option<String> {
+        self.get(key)
+            .and_then(Value::as_bytes)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// A boolean field.
+    pub(crate) fn flag(&self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
 }
 
 /// Why bytes are not JSON.
@@ -124,6 +139,24 @@ impl Value {
 pub(crate) struct Malformed(pub &'static str);
 
 const MAX_DEPTH: usize = 16;
+
+/// A whole document (the cloud's replies, which are plain JSON): its one value, if it is one.
+pub(crate) fn read_document(input: &[u8]) -> Option<Value> {
+    let (value, used) = match read_value(input).ok()? {
+        Progress::Complete(done) => done,
+        // A bare number is only known to be whole once something follows it.
+        Progress::Partial => match read_value(&[input, b" "].concat()).ok()? {
+            Progress::Complete(done) => done,
+            Progress::Partial => return None,
+        },
+    };
+    input
+        .get(used..)
+        .unwrap_or_default()
+        .iter()
+        .all(u8::is_ascii_whitespace)
+        .then_some(value)
+}
 
 /// Reads one JSON value from the start of `input` (after white space). Bytes after the value
 /// are not looked at.

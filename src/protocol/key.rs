@@ -1,77 +1,99 @@
-//! The device's RSA public key: parsing what the device sends, its fingerprint, and the
-//! RSAES-PKCS1-v1_5 encryption of secrets for it (spec §4.4, §7).
+//! The device's RSA public key: what the device sends, one key policy for every client, its
+//! fingerprint, and RSAES-PKCS1-v1_5 encryption of secrets for it (spec §4.4, §7).
 //!
-//! Randomness comes from the caller (`rng`), so tests are deterministic and the core does
-//! no I/O; the browser layer passes the system generator.
+//! DER and RSA come from RustCrypto (`der`, `spki`, `pkcs1`, `rsa`); this module only handles
+//! the device's quirk (the key padded with zeros to a 294-byte slot) and the policy. Randomness
+//! comes from the caller, so tests are deterministic and the core does no I/O.
 
 use core::fmt;
 
 use rand_core::TryCryptoRng;
+use rsa::pkcs1::der::{Decode, Encode, SliceReader};
+use rsa::pkcs1::RsaPublicKeyRef;
+use rsa::pkcs8::{EncodePublicKey, SubjectPublicKeyInfoRef};
+use rsa::{BoxedUint, Pkcs1v15Encrypt};
 use sha2::{Digest, Sha256};
 
-use crate::protocol::der::{self, Parsed};
 use crate::protocol::error::{Error, KeyProblem};
-use crate::protocol::hex;
-use crate::protocol::rsa_public::{EncryptError, RsaPublicKey};
 
 /// Smallest modulus accepted: the Photon's own keys are 1024 bits.
 pub const MIN_BITS: usize = 1024;
-/// Largest modulus accepted.
+/// Largest modulus accepted: a maker's records may hold larger keys, none this large.
 pub const MAX_BITS: usize = 4096;
+/// Largest public exponent accepted (a wider one only slows encryption down).
+pub const MAX_EXPONENT: u64 = u32::MAX as u64;
 
-/// A device's RSA public key, checked.
+/// `rsaEncryption` (1.2.840.113549.1.1.1).
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+
+/// A device's RSA public key that passed the key policy.
 #[derive(Clone)]
 pub struct DeviceKey {
-    key: RsaPublicKey,
+    key: rsa::PublicKey,
     spki_der: Vec<u8>,
+    bits: usize,
 }
 
 impl DeviceKey {
-    /// Parses the `b` field of the device's `public-key` reply: hex of a DER key, upper or
+    /// Reads the `b` field of the device's `public-key` reply: hex of a DER key, upper or
     /// lower case, with the device's zero padding (spec §4.4: 162 key bytes + 132 zeros).
     ///
     /// # Errors
     /// [`Error::InvalidPublicKey`] naming the problem.
     pub fn from_device_hex(text: &str) -> Result<Self, Error> {
-        let bytes = hex::decode(text).ok_or(Error::InvalidPublicKey(KeyProblem::NotHex))?;
+        let bytes = hex::decode(text).map_err(|_| Error::InvalidPublicKey(KeyProblem::NotHex))?;
         Self::from_der(&bytes)
     }
 
-    /// Parses a DER key: SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`, optionally followed
-    /// by zero padding as the device sends it. Strict DER parsers reject the padded blob
-    /// (spec §4.4), so the key is cut to the length its outer header declares first.
+    /// Reads a DER key: SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`, optionally followed by
+    /// zero padding as the device sends it. Strict DER parsers refuse the padded slot (spec
+    /// §4.4), so the key is cut where its outer SEQUENCE ends first.
     ///
     /// # Errors
     /// [`Error::InvalidPublicKey`] naming the problem.
     pub fn from_der(bytes: &[u8]) -> Result<Self, Error> {
         let invalid = Error::InvalidPublicKey;
-        let length = der::sequence_length(bytes).ok_or(invalid(KeyProblem::NotDer))?;
-        let (der, padding) = bytes.split_at(length);
-        if padding.iter().any(|&b| b != 0) {
+        let der = outer_sequence(bytes).ok_or(invalid(KeyProblem::NotDer))?;
+        if bytes[der.len()..].iter().any(|&b| b != 0) {
             return Err(invalid(KeyProblem::TrailingData));
         }
-        let (numbers, spki_der) =
-            match der::parse_public_key(der).ok_or(invalid(KeyProblem::NotDer))? {
-                Parsed::Spki(numbers) => (numbers, der.to_vec()),
-                Parsed::Pkcs1(numbers) => (numbers, der::spki_from_pkcs1(der)),
-                Parsed::OtherAlgorithm => return Err(invalid(KeyProblem::NotRsa)),
-            };
-        let bits = bit_length(numbers.modulus);
-        if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-            return Err(invalid(KeyProblem::UnsupportedSize { bits }));
-        }
-        let e = match numbers.exponent {
-            e if e.len() <= 4 => e.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b)),
-            _ => return Err(invalid(KeyProblem::BadExponent)),
+        let (pkcs1, spki_der) = match SubjectPublicKeyInfoRef::from_der(der) {
+            Ok(spki) => {
+                if spki.algorithm.oid.to_string() != RSA_ENCRYPTION {
+                    return Err(invalid(KeyProblem::NotRsa));
+                }
+                let inner = spki
+                    .subject_public_key
+                    .as_bytes()
+                    .ok_or(invalid(KeyProblem::NotDer))?;
+                let pkcs1 =
+                    RsaPublicKeyRef::from_der(inner).map_err(|_| invalid(KeyProblem::NotDer))?;
+                (pkcs1, Some(der.to_vec()))
+            }
+            Err(_) => (
+                RsaPublicKeyRef::from_der(der).map_err(|_| invalid(KeyProblem::NotDer))?,
+                None,
+            ),
         };
-        // Checks the modulus is odd and the exponent odd and at least 3.
-        let key = RsaPublicKey::new(numbers.modulus, e).ok_or(invalid(KeyProblem::BadExponent))?;
-        Ok(Self { key, spki_der })
+        let (key, bits) = checked_key(&pkcs1)?;
+        let spki_der = match spki_der {
+            Some(der) => der,
+            // The same key gives the same fingerprint whatever form it came in.
+            None => key
+                .to_public_key_der()
+                .map_err(|_| invalid(KeyProblem::NotDer))?
+                .into_vec(),
+        };
+        Ok(Self {
+            key,
+            spki_der,
+            bits,
+        })
     }
 
     /// The modulus length in bits.
     pub fn bits(&self) -> usize {
-        self.key.bits()
+        self.bits
     }
 
     /// The key as SubjectPublicKeyInfo DER, whatever form it arrived in.
@@ -79,37 +101,9 @@ impl DeviceKey {
         &self.spki_der
     }
 
-    /// SHA-256 of the SubjectPublicKeyInfo DER: the same key gives the same fingerprint
-    /// whether it came padded from the device, as SPKI or as PKCS#1.
-    pub fn fingerprint(&self) -> [u8; 32] {
-        Sha256::digest(&self.spki_der).into()
-    }
-
-    /// The fingerprint as 64 lower-case hex digits.
-    pub fn fingerprint_hex(&self) -> String {
-        hex::encode(&self.fingerprint())
-    }
-
-    /// Checks the key against a fingerprint the maker expects (from a QR label or factory
-    /// records). Case, and `:` or space separators, do not matter.
-    ///
-    /// # Errors
-    /// [`Error::InvalidFingerprint`] if `expected` is not 32 bytes of hex;
-    /// [`Error::FingerprintMismatch`] if it is another key.
-    pub fn verify_fingerprint(&self, expected: &str) -> Result<(), Error> {
-        let digits: String = expected
-            .chars()
-            .filter(|c| !matches!(c, ':' | ' '))
-            .collect();
-        let expected = hex::decode(&digits)
-            .filter(|b| b.len() == 32)
-            .ok_or(Error::InvalidFingerprint)?;
-        // Not secret, so no need for a constant-time comparison.
-        if expected == self.fingerprint() {
-            Ok(())
-        } else {
-            Err(Error::FingerprintMismatch)
-        }
+    /// SHA-256 of the SubjectPublicKeyInfo DER.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint(Sha256::digest(&self.spki_der).into())
     }
 
     /// RSAES-PKCS1-v1_5 encryption, as the device decrypts it; the ciphertext is exactly as
@@ -123,10 +117,15 @@ impl DeviceKey {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        self.key.encrypt(rng, plaintext).map_err(|e| match e {
-            EncryptError::TooLong => Error::EncryptionFailed,
-            EncryptError::Random => Error::RandomUnavailable,
-        })
+        if plaintext.len() + 11 > self.bits.div_ceil(8) {
+            return Err(Error::EncryptionFailed);
+        }
+        self.key
+            .encrypt(rng, Pkcs1v15Encrypt, plaintext)
+            .map_err(|e| match e {
+                rsa::Error::Rng => Error::RandomUnavailable,
+                _ => Error::EncryptionFailed,
+            })
     }
 
     /// [`encrypt`](Self::encrypt), as the lower-case hex the device's `pwd` and `ek` take.
@@ -138,15 +137,57 @@ impl DeviceKey {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<String, Error> {
-        self.encrypt(rng, plaintext).map(|c| hex::encode(&c))
+        self.encrypt(rng, plaintext).map(hex::encode)
     }
+}
+
+/// The DER of the outer SEQUENCE at the start of `bytes`, without what follows it.
+fn outer_sequence(bytes: &[u8]) -> Option<&[u8]> {
+    let mut reader = SliceReader::new(bytes).ok()?;
+    let header = rsa::pkcs1::der::Header::decode(&mut reader).ok()?;
+    if header.tag() != rsa::pkcs1::der::Tag::Sequence {
+        return None;
+    }
+    let total = (header.encoded_len().ok()? + header.length()).ok()?;
+    let total = usize::try_from(total).ok()?;
+    bytes.get(..total)
+}
+
+/// The key policy: RSA, [`MIN_BITS`]..=[`MAX_BITS`], an odd modulus, an odd exponent from 3
+/// to [`MAX_EXPONENT`]. `rsa` checks the modulus and the exponent's parity itself.
+fn checked_key(pkcs1: &RsaPublicKeyRef<'_>) -> Result<(rsa::PublicKey, usize), Error> {
+    let invalid = Error::InvalidPublicKey;
+    let modulus = pkcs1.modulus.as_bytes();
+    let bits = modulus.len() * 8 - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
+    if !(MIN_BITS..=MAX_BITS).contains(&bits) {
+        return Err(invalid(KeyProblem::UnsupportedSize { bits }));
+    }
+    let exponent = pkcs1.public_exponent.as_bytes();
+    let e = match exponent.len() {
+        0..=8 => exponent
+            .iter()
+            .fold(0u64, |acc, &b| acc << 8 | u64::from(b)),
+        _ => return Err(invalid(KeyProblem::BadExponent)),
+    };
+    if e < 3 || e % 2 == 0 || e > MAX_EXPONENT {
+        return Err(invalid(KeyProblem::BadExponent));
+    }
+    let n = BoxedUint::from_be_slice_vartime(modulus);
+    let key = rsa::PublicKey::new_with_size_limits(n, BoxedUint::from(e), MIN_BITS..=MAX_BITS)
+        .map_err(|e| match e {
+            rsa::Error::InvalidExponent
+            | rsa::Error::PublicExponentTooSmall
+            | rsa::Error::PublicExponentTooLarge => invalid(KeyProblem::BadExponent),
+            _ => invalid(KeyProblem::BadModulus),
+        })?;
+    Ok((key, bits))
 }
 
 impl fmt::Debug for DeviceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeviceKey")
-            .field("bits", &self.bits())
-            .field("fingerprint", &self.fingerprint_hex())
+            .field("bits", &self.bits)
+            .field("fingerprint", &self.fingerprint())
             .finish()
     }
 }
@@ -159,10 +200,41 @@ impl PartialEq for DeviceKey {
 
 impl Eq for DeviceKey {}
 
-fn bit_length(big_endian: &[u8]) -> usize {
-    match big_endian.iter().position(|&b| b != 0) {
-        Some(i) => (big_endian.len() - i - 1) * 8 + (8 - big_endian[i].leading_zeros() as usize),
-        None => 0,
+/// SHA-256 of a key's SubjectPublicKeyInfo DER: what a maker prints on a label or records at
+/// the factory, to recognise the device (and refuse an impostor) before any secret leaves.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// Reads 64 hex digits; case, and `:` or space separators, do not matter.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFingerprint`].
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text.len() > 128 {
+            return Err(Error::InvalidFingerprint);
+        }
+        let digits: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(&digits, &mut bytes).map_err(|_| Error::InvalidFingerprint)?;
+        Ok(Self(bytes))
+    }
+
+    /// 64 lower-case hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
     }
 }
 
@@ -175,16 +247,13 @@ pub(crate) mod tests {
 
     pub(crate) const SPKI_1024: &[u8] = include_bytes!("../../tests/fixtures/device-1024.spki.der");
     const PKCS1_1024: &[u8] = include_bytes!("../../tests/fixtures/device-1024.pkcs1.der");
-    const SPKI_2048: &[u8] = include_bytes!("../../tests/fixtures/device-2048.spki.der");
-    const SPKI_512: &[u8] = include_bytes!("../../tests/fixtures/small-512.spki.der");
-    const SPKI_EC: &[u8] = include_bytes!("../../tests/fixtures/ec-p256.spki.der");
     const PRIVATE_1024: &str = include_str!("../../tests/fixtures/device-1024.pem");
 
     /// The `b` field exactly as a Photon sends it: upper-case hex, padded to 294 bytes.
     pub(crate) fn device_blob_hex() -> String {
         let mut blob = SPKI_1024.to_vec();
         blob.resize(294, 0);
-        hex::encode(&blob).to_uppercase()
+        hex::encode_upper(&blob)
     }
 
     pub(crate) fn private_key() -> rsa::PrivateKey {
@@ -196,156 +265,81 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn accepts_the_padded_blob_the_device_sends() {
-        let hex = device_blob_hex();
-        assert_eq!(hex.len(), 588);
-        assert!(hex.starts_with("30819F300D06092A864886F70D0101010500"));
-        let key = DeviceKey::from_device_hex(&hex).unwrap();
+    fn accepts_the_padded_slot_the_device_sends() {
+        let key = DeviceKey::from_device_hex(&device_blob_hex()).unwrap();
         assert_eq!(key.bits(), 1024);
         assert_eq!(key.spki_der(), SPKI_1024);
-        assert_eq!(
-            DeviceKey::from_device_hex(&hex.to_lowercase()).unwrap(),
-            key
-        );
     }
 
     #[test]
-    fn spki_pkcs1_and_padded_forms_are_one_key_with_one_fingerprint() {
+    fn the_fingerprint_is_of_the_spki_whatever_form_the_key_came_in() {
         let spki = DeviceKey::from_der(SPKI_1024).unwrap();
         let pkcs1 = DeviceKey::from_der(PKCS1_1024).unwrap();
-        let padded = DeviceKey::from_device_hex(&device_blob_hex()).unwrap();
-        assert_eq!(spki, pkcs1);
-        assert_eq!(spki.fingerprint(), padded.fingerprint());
-        let expected: [u8; 32] = Sha256::digest(SPKI_1024).into();
-        assert_eq!(spki.fingerprint(), expected, "SHA-256 of the SPKI DER");
-        assert_eq!(spki.fingerprint_hex().len(), 64);
-        assert_eq!(DeviceKey::from_der(SPKI_2048).unwrap().bits(), 2048);
+        assert_eq!(spki.fingerprint(), pkcs1.fingerprint());
+        assert_eq!(pkcs1.spki_der(), SPKI_1024);
+        let text = spki.fingerprint().to_hex();
         assert_eq!(
-            pkcs1.spki_der(),
-            SPKI_1024,
-            "PKCS#1 is wrapped exactly as OpenSSL does"
+            Fingerprint::parse(&text.to_uppercase()).unwrap(),
+            spki.fingerprint()
         );
-    }
-
-    #[test]
-    fn refuses_what_is_not_a_sane_rsa_key() {
-        let problem = |bytes: &[u8]| match DeviceKey::from_der(bytes) {
-            Err(Error::InvalidPublicKey(p)) => p,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(problem(SPKI_EC), KeyProblem::NotRsa);
-        assert_eq!(problem(SPKI_512), KeyProblem::UnsupportedSize { bits: 512 });
-        assert_eq!(problem(&[]), KeyProblem::NotDer);
-        assert_eq!(problem(&[0u8; 294]), KeyProblem::NotDer, "an all-zero slot");
-        assert_eq!(problem(&SPKI_1024[..100]), KeyProblem::NotDer, "truncated");
-        let mut trailing = SPKI_1024.to_vec();
-        trailing.extend_from_slice(&[0, 0, 1]);
-        assert_eq!(problem(&trailing), KeyProblem::TrailingData);
-        let mut corrupt = SPKI_1024.to_vec();
-        corrupt[20] = 0x31;
-        assert_eq!(problem(&corrupt), KeyProblem::NotDer);
-        assert_eq!(
-            DeviceKey::from_device_hex("30819G").unwrap_err(),
-            Error::InvalidPublicKey(KeyProblem::NotHex)
-        );
-        assert_eq!(
-            DeviceKey::from_device_hex("308").unwrap_err(),
-            Error::InvalidPublicKey(KeyProblem::NotHex),
-            "odd length"
-        );
-    }
-
-    #[test]
-    fn refuses_bad_exponents() {
-        // PKCS#1 RSAPublicKey: SEQUENCE { INTEGER n, INTEGER e }, the fixture's n (30 81 89,
-        // then 02 81 81 and 129 bytes) with the exponent replaced.
-        let with_exponent = |e: &[u8]| {
-            let modulus = &PKCS1_1024[3..3 + 3 + 129];
-            let mut content = modulus.to_vec();
-            content.extend_from_slice(&[0x02, e.len() as u8]);
-            content.extend_from_slice(e);
-            let mut der = vec![0x30, 0x81, content.len() as u8];
-            der.extend_from_slice(&content);
-            DeviceKey::from_der(&der)
-        };
-        assert!(with_exponent(&[1, 0, 1]).is_ok());
-        assert!(with_exponent(&[3]).is_ok());
-        for bad in [
-            &[1][..],
-            &[2],
-            &[1, 0, 0],
-            &[1, 0, 0, 0, 1],
-            &[0x7f, 0, 0, 0, 0, 1],
-        ] {
-            assert_eq!(
-                with_exponent(bad).unwrap_err(),
-                Error::InvalidPublicKey(KeyProblem::BadExponent),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn fingerprint_check_ignores_case_and_separators() {
-        let key = DeviceKey::from_der(SPKI_1024).unwrap();
-        let hex = key.fingerprint_hex();
-        assert_eq!(key.verify_fingerprint(&hex), Ok(()));
-        assert_eq!(key.verify_fingerprint(&hex.to_uppercase()), Ok(()));
-        let colons: Vec<String> = hex
+        let colons: Vec<String> = text
             .as_bytes()
             .chunks(2)
-            .map(|c| String::from_utf8_lossy(c).into())
+            .map(|p| String::from_utf8(p.to_vec()).unwrap())
             .collect();
-        assert_eq!(key.verify_fingerprint(&colons.join(":")), Ok(()));
-        let other = DeviceKey::from_der(SPKI_2048).unwrap().fingerprint_hex();
         assert_eq!(
-            key.verify_fingerprint(&other),
-            Err(Error::FingerprintMismatch)
+            Fingerprint::parse(&colons.join(":")).unwrap(),
+            spki.fingerprint()
         );
-        assert_eq!(
-            key.verify_fingerprint("abcd"),
-            Err(Error::InvalidFingerprint)
-        );
-        assert_eq!(
-            key.verify_fingerprint(&"zz".repeat(32)),
-            Err(Error::InvalidFingerprint)
-        );
+        assert_eq!(Fingerprint::parse("abc"), Err(Error::InvalidFingerprint));
     }
 
     #[test]
-    fn encryption_round_trips_through_the_private_key() {
-        let key = DeviceKey::from_device_hex(&device_blob_hex()).unwrap();
+    fn encrypts_what_the_private_key_decrypts_at_the_modulus_length() {
+        let key = DeviceKey::from_der(SPKI_1024).unwrap();
+        let private = private_key();
         let mut rng = rng();
-        for password in ["12345678", "pässwörd-ünïcødé 😀", &"x".repeat(117)] {
-            let hex = key.encrypt_hex(&mut rng, password.as_bytes()).unwrap();
-            assert_eq!(hex.len(), 256, "always the modulus length");
-            assert!(
-                hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
-                "lower-case hex"
-            );
-            let ciphertext = hex::decode(&hex).unwrap();
-            let plaintext = private_key().pkcs1v15_decrypt(&ciphertext).unwrap();
-            assert_eq!(plaintext, password.as_bytes());
+        for _ in 0..20 {
+            let ciphertext = key.encrypt(&mut rng, b"correct horse").unwrap();
+            assert_eq!(ciphertext.len(), 128, "leading zero bytes are kept");
+            let plain = private.decrypt(Pkcs1v15Encrypt, &ciphertext).unwrap();
+            assert_eq!(plain, b"correct horse");
         }
         assert_eq!(
-            key.encrypt(&mut rng, &[0; 118]).unwrap_err(),
-            Error::EncryptionFailed
+            key.encrypt(&mut rng, &[0u8; 118]),
+            Err(Error::EncryptionFailed)
         );
+        assert_eq!(key.encrypt(&mut rng, &[0u8; 117]).map(|c| c.len()), Ok(128));
     }
 
     #[test]
-    fn encryption_is_randomised() {
+    fn a_failing_random_source_is_reported() {
+        struct Failing;
+        #[derive(Debug)]
+        struct Gone;
+        impl core::fmt::Display for Gone {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("gone")
+            }
+        }
+        impl core::error::Error for Gone {}
+        impl rand_core::TryRng for Failing {
+            type Error = Gone;
+            fn try_next_u32(&mut self) -> Result<u32, Gone> {
+                Err(Gone)
+            }
+            fn try_next_u64(&mut self) -> Result<u64, Gone> {
+                Err(Gone)
+            }
+            fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Gone> {
+                Err(Gone)
+            }
+        }
+        impl rand_core::TryCryptoRng for Failing {}
         let key = DeviceKey::from_der(SPKI_1024).unwrap();
-        let mut rng = rng();
-        let a = key.encrypt(&mut rng, b"same").unwrap();
-        let b = key.encrypt(&mut rng, b"same").unwrap();
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn debug_shows_size_and_fingerprint() {
-        let key = DeviceKey::from_der(SPKI_1024).unwrap();
-        let debug = format!("{key:?}");
-        assert!(debug.contains("1024") && debug.contains(&key.fingerprint_hex()));
+        assert_eq!(
+            key.encrypt(&mut Failing, b"x"),
+            Err(Error::RandomUnavailable)
+        );
     }
 }

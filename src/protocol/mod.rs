@@ -1,22 +1,22 @@
-//! The SoftAP protocol without I/O: requests to build, replies to read, secrets to encrypt
-//! and input to check. Nothing here touches a network, a clock or a global random source;
-//! the browser layer, native tools and tests drive it the same way.
+//! The SoftAP protocol without I/O: requests to build, replies to read, secrets to encrypt,
+//! input to check, and the whole setup as one state machine ([`setup::Setup`]). Nothing here
+//! touches a network, a clock or a global random source; the browser layer, native tools and
+//! tests drive it the same way.
 
+pub mod browser;
 pub mod cloud;
 pub mod command;
 pub mod configure;
 pub mod credentials;
-mod der;
 pub mod error;
-pub mod flow;
-pub mod hex;
+pub mod handoff;
 pub(crate) mod json;
 pub mod key;
+pub mod policy;
 pub mod reply;
-mod rsa_public;
 pub mod scan;
 pub mod security;
-pub mod transport;
+pub mod setup;
 
 pub use command::{Command, Method, Request, CONTENT_TYPE};
 pub use credentials::{
@@ -24,7 +24,8 @@ pub use credentials::{
 };
 pub use error::{Error, Field, KeyProblem};
 pub use json::Progress;
-pub use key::DeviceKey;
-pub use reply::{read_reply, DeviceInfo, Reply};
-pub use scan::{networks, ScanEntry};
+pub use key::{DeviceKey, Fingerprint};
+pub use reply::{read_reply, DeviceInfo, Reply, ReplyReader};
+pub use scan::{networks, ScanEntry, ScanReader};
 pub use security::{Security, SecurityClass};
+pub use setup::{Event, Operation, Outcome, Setup, SetupConfig, Step, Transmit};

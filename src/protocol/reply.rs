@@ -1,9 +1,12 @@
-//! Replies: the bytes of a response body turned into typed values or typed errors.
+//! Replies: the bytes of a response body turned into typed values or typed errors, as they
+//! arrive.
 //!
-//! Feed [`read_reply`] the body received so far; it says [`Progress::Partial`] until a whole
-//! JSON value is there, so a caller can stop reading a 0.6 body that never ends (spec
-//! §3.2.4). `finished` says the stream has ended: only then is an empty body the device's
-//! rejection (spec §8) and a partial one a truncation.
+//! A [`ReplyReader`] takes the body piece by piece and says [`Progress::Partial`] until a whole
+//! JSON value is there, so a caller can stop reading a 0.6 body that never ends (spec §3.2.4).
+//! Every command's reply has a size cap ([`policy::reply_cap`]): a device that floods is
+//! refused at the cap, and the work stays linear in what arrived. [`ReplyReader::finish`] says
+//! the stream has ended: only then is an empty body the device's rejection (spec §8) and a
+//! partial one a truncation.
 
 use serde::Serialize;
 
@@ -11,7 +14,8 @@ use crate::protocol::command::Command;
 use crate::protocol::error::Error;
 use crate::protocol::json::{read_value, Progress, Value};
 use crate::protocol::key::DeviceKey;
-use crate::protocol::scan::{read_scan, ScanEntry};
+use crate::protocol::policy;
+use crate::protocol::scan::{ScanEntry, ScanReader};
 
 /// What `device-id` says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -37,40 +41,128 @@ pub enum Reply {
     Ok,
 }
 
-/// Reads the body of `command`'s reply received so far.
+/// Reads one reply as its bytes arrive.
+#[derive(Debug)]
+pub struct ReplyReader {
+    command: Command,
+    received: usize,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    Scan(ScanReader),
+    Value(Vec<u8>),
+}
+
+impl ReplyReader {
+    /// A reader for `command`'s reply.
+    pub fn new(command: Command) -> Self {
+        let body = match command {
+            Command::ScanAp => Body::Scan(ScanReader::new()),
+            _ => Body::Value(Vec::new()),
+        };
+        Self {
+            command,
+            received: 0,
+            body,
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Takes more of the body: `Complete` at the first whole reply, whatever follows.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] for bytes that are not the reply or past the cap, the
+    /// command's own errors for `r` ≠ 0.
+    pub fn feed(&mut self, data: &[u8]) -> Result<Progress<Reply>, Error> {
+        self.received = self.received.saturating_add(data.len());
+        if self.received > policy::reply_cap(self.command) {
+            return Err(self.invalid("reply too long"));
+        }
+        match &mut self.body {
+            Body::Scan(reader) => match reader.feed(data) {
+                Ok(Progress::Complete(entries)) => Ok(Progress::Complete(Reply::ScanAp(entries))),
+                Ok(Progress::Partial) => Ok(Progress::Partial),
+                Err(e) => Err(self.invalid(e.0)),
+            },
+            Body::Value(buffer) => {
+                buffer.extend_from_slice(data);
+                // Every reply is an object, so only a `}` can complete one.
+                if !data.contains(&b'}') {
+                    return Ok(Progress::Partial);
+                }
+                self.read_value(false)
+            }
+        }
+    }
+
+    /// The stream ended after what was fed.
+    ///
+    /// # Errors
+    /// [`Error::RequestIgnored`] for an empty body, [`Error::InvalidResponse`] for a
+    /// truncated or wrong one, the command's own errors for `r` ≠ 0.
+    pub fn finish(&mut self) -> Result<Reply, Error> {
+        let command = self.command;
+        match &mut self.body {
+            Body::Scan(reader) if reader.is_blank() => Err(Error::RequestIgnored { command }),
+            Body::Scan(reader) => {
+                reader
+                    .finish()
+                    .map(Reply::ScanAp)
+                    .map_err(|e| Error::InvalidResponse {
+                        command,
+                        reason: e.0,
+                    })
+            }
+            Body::Value(buffer) if buffer.iter().all(u8::is_ascii_whitespace) => {
+                Err(Error::RequestIgnored { command })
+            }
+            Body::Value(_) => match self.read_value(true)? {
+                Progress::Complete(reply) => Ok(reply),
+                Progress::Partial => Err(self.invalid("truncated")),
+            },
+        }
+    }
+
+    fn invalid(&self, reason: &'static str) -> Error {
+        Error::InvalidResponse {
+            command: self.command,
+            reason,
+        }
+    }
+
+    fn read_value(&self, finished: bool) -> Result<Progress<Reply>, Error> {
+        let Body::Value(buffer) = &self.body else {
+            return Ok(Progress::Partial);
+        };
+        let value = match read_value(buffer).map_err(|m| self.invalid(m.0))? {
+            Progress::Complete((value, _)) => value,
+            Progress::Partial if finished => return Err(self.invalid("truncated")),
+            Progress::Partial => return Ok(Progress::Partial),
+        };
+        if !matches!(value, Value::Object(_)) {
+            return Err(self.invalid("not an object"));
+        }
+        interpret(self.command, &value).map(Progress::Complete)
+    }
+}
+
+/// Reads a whole body at once: [`ReplyReader`] fed once, then finished if `finished`.
 ///
 /// # Errors
-/// [`Error::RequestIgnored`] for an empty body, [`Error::InvalidResponse`] for bytes that
-/// are not the reply, the command's own errors for `r` ≠ 0.
+/// As [`ReplyReader::feed`] and [`ReplyReader::finish`].
 pub fn read_reply(command: Command, body: &[u8], finished: bool) -> Result<Progress<Reply>, Error> {
-    let invalid = |reason| Error::InvalidResponse { command, reason };
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return match finished {
-            true => Err(Error::RequestIgnored { command }),
-            false => Ok(Progress::Partial),
-        };
+    let mut reader = ReplyReader::new(command);
+    match reader.feed(body)? {
+        Progress::Complete(reply) => Ok(Progress::Complete(reply)),
+        Progress::Partial if finished => reader.finish().map(Progress::Complete),
+        Progress::Partial => Ok(Progress::Partial),
     }
-    if command == Command::ScanAp {
-        return match read_scan(body).map_err(invalid)? {
-            Progress::Complete(entries) => Ok(Progress::Complete(Reply::ScanAp(entries))),
-            Progress::Partial if finished => Err(invalid("truncated")),
-            Progress::Partial => Ok(Progress::Partial),
-        };
-    }
-    let value = match read_value(body).map_err(|m| invalid(m.0))? {
-        Progress::Complete((value, _)) => value,
-        // A bare number at the very end of a finished body is whole: one more try with a
-        // terminator settles it.
-        Progress::Partial if finished => match read_value(&[body, b" "].concat()) {
-            Ok(Progress::Complete((value, _))) => value,
-            _ => return Err(invalid("truncated")),
-        },
-        Progress::Partial => return Ok(Progress::Partial),
-    };
-    if !matches!(value, Value::Object(_)) {
-        return Err(invalid("not an object"));
-    }
-    interpret(command, &value).map(Progress::Complete)
 }
 
 fn interpret(command: Command, value: &Value) -> Result<Reply, Error> {

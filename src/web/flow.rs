@@ -1,221 +1,74 @@
-//! `SetupFlow`: the whole setup of one device, or several of one installation, as steps
-//! with progress events, cancellable. It drives a `SoftAP` and a `Cloud`; what each step
-//! sends is theirs to know.
+//! `SetupFlow`: the whole setup of one device, or several of one installation, as steps with
+//! progress (an `onProgress` callback and `progress` events: it is an `EventTarget`),
+//! cancellable. Every step is an operation of the core's machine, shared with the `SoftAP` it
+//! was given (one request to the device at a time, one key cache).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Reflect};
+use serde::Serialize;
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
-use crate::protocol::flow::{ClaimCodes, Step};
-use crate::protocol::NetworkOptions;
-use crate::protocol::{ClaimCode, Error};
-use crate::web::cloud::{self, SharedCloud};
-use crate::web::convert::{self, object, promise};
-use crate::web::error::to_js_in;
-use crate::web::fetch;
-use crate::web::softap::{self, Op, SharedSoftAp};
-
-struct State {
-    device: Rc<softap::Inner>,
-    cloud: Option<Rc<cloud::Inner>>,
-    on_progress: Option<Function>,
-    expected_fingerprint: Option<String>,
-    codes: RefCell<ClaimCodes>,
-    /// The device being set up.
-    current: RefCell<Option<String>>,
-    /// The claim code sent to the device being set up.
-    current_code: RefCell<Option<ClaimCode>>,
-    /// Devices set up so far, in order.
-    done: RefCell<Vec<String>>,
-    cancel: AbortController,
-}
+use crate::protocol::setup::{Operation, Progress};
+use crate::protocol::Fingerprint;
+use crate::web::cloud::SharedCloud;
+use crate::web::driver::Driver;
+use crate::web::error::{to_js, to_js_in};
+use crate::web::options::{self, CloudWaitOptions, DeviceWaitOptions, PrepareOptions};
+use crate::web::outcome;
+use crate::web::softap::SharedSoftAp;
 
 /// The whole setup, step by step.
 #[wasm_bindgen]
 pub struct SetupFlow {
-    state: Rc<State>,
+    driver: Rc<Driver>,
+    events: EventTarget,
 }
 
+/// `options[name].__share()`: the machine of a `SoftAP`, the configuration of a `Cloud`.
 fn share<T: TryFromJsValue>(holder: &JsValue, name: &str) -> Result<Option<T>, JsValue> {
-    let Some(object) = convert::field(holder, name) else {
+    let object = Reflect::get(holder, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if object.is_undefined() || object.is_null() {
         return Ok(None);
+    }
+    let bad = || {
+        JsValue::from(js_sys::TypeError::new(&format!(
+            "softap-web: bad option {name}"
+        )))
     };
     let share: Function = Reflect::get(&object, &"__share".into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| convert::type_error(name))?;
-    let handle = share
-        .call0(&object)
-        .map_err(|_| convert::type_error(name))?;
-    T::try_from_js_value(handle)
-        .map(Some)
-        .map_err(|_| convert::type_error(name))
+        .ok_or_else(bad)?;
+    let handle = share.call0(&object).map_err(|_| bad())?;
+    T::try_from_js_value(handle).map(Some).map_err(|_| bad())
 }
 
-impl State {
-    fn signal(&self) -> AbortSignal {
-        self.cancel.signal()
-    }
-
-    fn progress(&self, step: Step, extra: &[(&str, JsValue)]) {
-        if let Some(callback) = &self.on_progress {
-            let mut pairs = vec![("step", JsValue::from(step.name()))];
-            if let Some(id) = self.current.borrow().as_deref() {
-                pairs.push(("deviceId", id.into()));
-            }
-            pairs.extend(extra.iter().cloned());
-            // A page's callback that throws must not break the setup.
-            let _ = callback.call1(&JsValue::NULL, &object(&pairs));
-        }
-    }
-
-    /// Reports a failure as the `failed` event and as the rejection.
-    fn fail(&self, step: Step, error: &Error) -> JsValue {
-        let js = to_js_in(error, step.name());
-        self.progress(Step::Failed, &[("error", js.clone())]);
-        js
-    }
-
-    async fn prepare(&self, devices: u32) -> Result<usize, Error> {
-        self.progress(Step::Preparing, &[]);
-        let Some(cloud) = &self.cloud else {
-            return Ok(0);
-        };
-        let signal = self.signal();
-        while self.codes.borrow().len() < devices as usize {
-            let reply = cloud.create_claim_code(Some(&signal)).await?;
-            let code = ClaimCode::new(&reply.claim_code)?;
-            self.codes.borrow_mut().push(code);
-        }
-        Ok(self.codes.borrow().len())
-    }
-
-    /// Polls the device until it answers (the customer is joining its network), then
-    /// reads and checks its key before anything secret is sent.
-    async fn wait_for_device(
-        &self,
-        timeout_ms: u32,
-        interval_ms: u32,
-    ) -> Result<(String, bool), Error> {
-        self.progress(Step::WaitingForDevice, &[]);
-        let signal = self.signal();
-        let deadline = js_sys::Date::now() + f64::from(timeout_ms);
-        let info = loop {
-            match self.device.device_info(Some(&signal)).await {
-                Ok(info) => break info,
-                Err(Error::Cancelled) => return Err(Error::Cancelled),
-                Err(e @ (Error::LocalNetworkDenied | Error::MixedContentBlocked)) => return Err(e),
-                Err(e) if js_sys::Date::now() + f64::from(interval_ms) > deadline => return Err(e),
-                Err(_) => fetch::sleep(interval_ms).await,
-            }
-        };
-        *self.current.borrow_mut() = Some(info.id.clone());
-        self.device.public_key(Some(&signal)).await?;
-        self.progress(Step::DeviceFound, &[("claimed", info.claimed.into())]);
-        Ok((info.id, info.claimed))
-    }
-
-    async fn configure(&self, network: &crate::protocol::NetworkOptions) -> Result<(), Error> {
-        self.progress(Step::Configuring, &[]);
-        // Checked before anything is sent, the claim code included.
-        network.validate()?;
-        let signal = self.signal();
-        // A second try on the same device (a wrong password, say) reuses its code: the code
-        // is only spent when the device reaches the cloud, and the customer is offline now.
-        let reused = self.current_code.borrow().clone();
-        let code = reused.or_else(|| self.codes.borrow_mut().take());
-        let code = match (code, &self.cloud) {
-            (Some(code), _) => Some(code),
-            // No code fetched ahead: only works while the page still has internet.
-            (None, Some(cloud)) => Some(ClaimCode::new(
-                &cloud.create_claim_code(Some(&signal)).await?.claim_code,
-            )?),
-            (None, None) => None,
-        };
-        if let Some(code) = code {
-            *self.current_code.borrow_mut() = Some(code.clone());
-            self.device.set_claim_code(&code, Some(&signal)).await?;
-        }
-        self.device.configure(network, Some(&signal)).await
-    }
-
-    async fn wait_for_cloud(&self, timeout_ms: u32, interval_ms: u32) -> Result<String, Error> {
-        self.progress(Step::WaitingForCloud, &[]);
-        let id = self
-            .current
-            .borrow()
-            .clone()
-            .ok_or(Error::DeviceUnreachable)?;
-        if let Some(cloud) = &self.cloud {
-            cloud
-                .wait_for_device(&id, timeout_ms, interval_ms, Some(&self.signal()))
-                .await?;
-        }
-        self.done.borrow_mut().push(id.clone());
-        self.progress(Step::Claimed, &[]);
-        Ok(id)
-    }
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressJs<'a> {
+    step: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed: Option<bool>,
 }
 
-/// What a `SetupFlow` method does; one dispatcher keeps one state machine in the wasm.
-enum FlowOp {
-    Prepare(u32),
-    WaitForDevice { timeout_ms: u32, interval_ms: u32 },
-    Device(Op),
-    Configure(NetworkOptions),
-    WaitForCloud { timeout_ms: u32, interval_ms: u32 },
-}
-
-impl State {
-    async fn dispatch(&self, op: FlowOp) -> Result<JsValue, JsValue> {
-        match op {
-            FlowOp::Prepare(devices) => {
-                let ready = self
-                    .prepare(devices)
-                    .await
-                    .map_err(|e| self.fail(Step::Preparing, &e))?;
-                Ok((ready as u32).into())
-            }
-            FlowOp::WaitForDevice {
-                timeout_ms,
-                interval_ms,
-            } => {
-                let (id, claimed) = self
-                    .wait_for_device(timeout_ms, interval_ms)
-                    .await
-                    .map_err(|e| self.fail(Step::WaitingForDevice, &e))?;
-                Ok(object(&[("id", id.into()), ("claimed", claimed.into())]))
-            }
-            FlowOp::Device(op) => {
-                let step = op.step();
-                self.progress(step, &[]);
-                self.device
-                    .run(op, Some(&self.signal()))
-                    .await
-                    .map_err(|e| self.fail(step, &e))
-            }
-            FlowOp::Configure(network) => {
-                self.configure(&network)
-                    .await
-                    .map_err(|e| self.fail(Step::Configuring, &e))?;
-                Ok(JsValue::UNDEFINED)
-            }
-            FlowOp::WaitForCloud {
-                timeout_ms,
-                interval_ms,
-            } => {
-                let id = self
-                    .wait_for_cloud(timeout_ms, interval_ms)
-                    .await
-                    .map_err(|e| self.fail(Step::WaitingForCloud, &e))?;
-                Ok(id.into())
-            }
-        }
+/// A progress report as JS gets it: `{ step, deviceId?, claimed?, error? }`.
+fn progress_js(progress: &Progress) -> JsValue {
+    let detail = ProgressJs {
+        step: progress.step.name(),
+        device_id: progress.device_id.as_deref(),
+        claimed: progress.claimed,
     }
+    .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    .unwrap_or(JsValue::UNDEFINED);
+    if let Some(error) = &progress.error {
+        let _ = Reflect::set(&detail, &"error".into(), &to_js(error).into());
+    }
+    detail
 }
 
 #[wasm_bindgen]
@@ -225,33 +78,43 @@ impl SetupFlow {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "SetupFlowOptions")] options: JsValue,
     ) -> Result<SetupFlow, JsValue> {
-        let device: SharedSoftAp =
-            share(&options, "device")?.ok_or_else(|| convert::type_error("device"))?;
+        let device: SharedSoftAp = share(&options, "device")?.ok_or_else(|| {
+            JsValue::from(js_sys::TypeError::new("softap-web: bad option device"))
+        })?;
         let cloud: Option<SharedCloud> = share(&options, "cloud")?;
-        let on_progress =
-            convert::field(&options, "onProgress").and_then(|f| f.dyn_into::<Function>().ok());
-        let expected_fingerprint = convert::string_field(&options, "expectedFingerprint")?;
-        if expected_fingerprint.is_some() {
-            device.0.forget_device(expected_fingerprint.clone());
-        }
-        Ok(SetupFlow {
-            state: Rc::new(State {
-                device: device.0,
-                cloud: cloud.map(|c| c.0),
-                on_progress,
-                expected_fingerprint,
-                codes: RefCell::new(ClaimCodes::default()),
-                current: RefCell::new(None),
-                current_code: RefCell::new(None),
-                done: RefCell::new(Vec::new()),
-                cancel: AbortController::new()?,
-            }),
-        })
-    }
-
-    fn call(&self, op: Result<FlowOp, JsValue>) -> js_sys::Promise {
-        let state = self.state.clone();
-        promise(async move { state.dispatch(op?).await })
+        let on_progress = Reflect::get(&options, &"onProgress".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let expected = Reflect::get(&options, &"expectedFingerprint".into())
+            .ok()
+            .and_then(|f| f.as_string())
+            .map(|f| Fingerprint::parse(&f))
+            .transpose()
+            .map_err(|e| to_js_in(&e, "preparing"))?;
+        let driver = device.0;
+        driver.update(|machine| {
+            if let Some(cloud) = cloud {
+                machine.set_cloud(Some(cloud.0));
+            }
+            if expected.is_some() {
+                machine.next_device(expected);
+            }
+        });
+        let events = EventTarget::new()?;
+        let target = events.clone();
+        driver.subscribe(Rc::new(move |progress: &Progress| {
+            let detail = progress_js(progress);
+            if let Some(callback) = &on_progress {
+                // A page's callback that throws must not break the setup.
+                let _ = callback.call1(&JsValue::NULL, &detail);
+            }
+            let init = CustomEventInit::new();
+            init.set_detail(&detail);
+            if let Ok(event) = CustomEvent::new_with_event_init_dict("progress", &init) {
+                let _ = target.dispatch_event(&event);
+            }
+        }));
+        Ok(SetupFlow { driver, events })
     }
 
     /// While online: fetches claim codes ahead, one per device to set up
@@ -263,10 +126,16 @@ impl SetupFlow {
             JsValue,
         >,
     ) -> js_sys::Promise {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        self.call(
-            convert::u32_field(&options, "devices").map(|d| FlowOp::Prepare(d.unwrap_or(1).max(1))),
-        )
+        match options::read::<PrepareOptions>("prepare options", options.unwrap_or_default()) {
+            Ok(o) => self.driver.start(
+                Operation::Prepare {
+                    devices: o.devices.unwrap_or(1).max(1),
+                },
+                true,
+                outcome::general,
+            ),
+            Err(error) => js_sys::Promise::reject(&error),
+        }
     }
 
     /// Waits until the device answers (the customer is joining `Photon-XXXXXX`), reads its
@@ -278,58 +147,76 @@ impl SetupFlow {
             JsValue,
         >,
     ) -> js_sys::Promise {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        self.call(
-            wait_options(&options, 5 * 60_000, 2_000).map(|(timeout_ms, interval_ms)| {
-                FlowOp::WaitForDevice {
-                    timeout_ms,
-                    interval_ms,
-                }
-            }),
-        )
+        match options::read::<DeviceWaitOptions>("DeviceWaitOptions", options.unwrap_or_default()) {
+            Ok(o) => self.driver.start(
+                Operation::WaitForDevice {
+                    timeout_ms: u64::from(o.timeout_ms.unwrap_or(5 * 60_000)),
+                    interval_ms: u64::from(o.interval_ms.unwrap_or(2_000)),
+                },
+                true,
+                outcome::general,
+            ),
+            Err(error) => js_sys::Promise::reject(&error),
+        }
     }
 
     /// The networks the device sees, strongest first.
     #[wasm_bindgen(unchecked_return_type = "Promise<ScanResult[]>")]
     pub fn scan(&self) -> js_sys::Promise {
-        self.call(Ok(FlowOp::Device(Op::Scan)))
+        self.driver.start(Operation::Scan, true, outcome::general)
     }
 
-    /// Sends the claim code and the network.
+    /// Sends the claim code (the one this device already got, one fetched ahead, or a new
+    /// one) and the network.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn configure(
         &self,
         #[wasm_bindgen(unchecked_param_type = "NetworkConfig")] network: JsValue,
     ) -> js_sys::Promise {
-        self.call(convert::network_options(&network).map(FlowOp::Configure))
+        match options::network(network) {
+            Ok(network) => self.driver.start(
+                Operation::Configure {
+                    network,
+                    claim: true,
+                },
+                true,
+                outcome::general,
+            ),
+            Err(error) => js_sys::Promise::reject(&error),
+        }
     }
 
-    /// Tells the device to join; never resent (a lost reply means it is most likely
-    /// joining already). Resolves with `{ acknowledged }`.
+    /// Tells the device to join; never resent (a lost reply means it is most likely joining
+    /// already). Resolves with `{ acknowledged }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<ConnectResult>")]
     pub fn connect(&self) -> js_sys::Promise {
-        self.call(Ok(FlowOp::Device(Op::Connect)))
+        self.driver
+            .start(Operation::Connect, true, outcome::general)
     }
 
     /// Back online: waits until the device is online and the customer's. Resolves with its
-    /// id, for the maker's own records.
+    /// id, for the maker's own records. `watchDevice`: also look at the device's network,
+    /// where the device answering again means it could not join (`join-failed`).
     #[wasm_bindgen(js_name = waitForCloud, unchecked_return_type = "Promise<string>")]
     pub fn wait_for_cloud(
         &self,
-        #[wasm_bindgen(
-            unchecked_optional_param_type = "{ timeoutMs?: number; intervalMs?: number }"
-        )]
-        options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "CloudWaitOptions")] options: Option<
+            JsValue,
+        >,
     ) -> js_sys::Promise {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        self.call(
-            wait_options(&options, 10 * 60_000, 3_000).map(|(timeout_ms, interval_ms)| {
-                FlowOp::WaitForCloud {
-                    timeout_ms,
-                    interval_ms,
-                }
-            }),
-        )
+        match options::read::<CloudWaitOptions>("CloudWaitOptions", options.unwrap_or_default()) {
+            Ok(o) => self.driver.start(
+                Operation::WaitForCloud {
+                    device_id: None,
+                    timeout_ms: u64::from(o.timeout_ms.unwrap_or(10 * 60_000)),
+                    interval_ms: u64::from(o.interval_ms.unwrap_or(3_000)),
+                    watch_device: o.watch_device.unwrap_or(false),
+                },
+                true,
+                outcome::general,
+            ),
+            Err(error) => js_sys::Promise::reject(&error),
+        }
     }
 
     /// Gets ready for the next device of the installation (same network, same customer):
@@ -339,40 +226,69 @@ impl SetupFlow {
         #[wasm_bindgen(unchecked_optional_param_type = "string")] expected_fingerprint: Option<
             String,
         >,
-    ) {
-        *self.state.current.borrow_mut() = None;
-        *self.state.current_code.borrow_mut() = None;
-        self.state.device.forget_device(
-            expected_fingerprint.or_else(|| self.state.expected_fingerprint.clone()),
-        );
+    ) -> Result<(), JsValue> {
+        let expected = expected_fingerprint
+            .map(|f| Fingerprint::parse(&f))
+            .transpose()
+            .map_err(|e| to_js_in(&e, "preparing"))?;
+        self.driver.update(|machine| machine.next_device(expected));
+        Ok(())
+    }
+
+    /// A fresh customer token (the old one expired): the flow's later cloud calls carry it.
+    #[wasm_bindgen(js_name = setAccessToken)]
+    pub fn set_access_token(&self, token: String) -> Result<(), JsValue> {
+        self.driver
+            .update(|machine| machine.set_access_token(&token))
+            .map_err(|e| to_js_in(&e, "preparing"))
     }
 
     /// Stops every request and wait of this flow; pending promises reject with
-    /// `cancelled`.
+    /// `cancelled`, and so does every later call.
     pub fn cancel(&self) {
-        self.state.cancel.abort();
+        self.driver.cancel();
     }
 
     /// Ids of the devices set up so far.
     #[wasm_bindgen(getter, unchecked_return_type = "string[]")]
     pub fn devices(&self) -> JsValue {
-        convert::strings(&self.state.done.borrow())
+        self.driver
+            .with(|m| serde_wasm_bindgen::to_value(m.devices()).unwrap_or(JsValue::UNDEFINED))
     }
 
     /// Claim codes still ready for the next devices.
     #[wasm_bindgen(getter, js_name = claimCodesReady)]
     pub fn claim_codes_ready(&self) -> u32 {
-        self.state.codes.borrow().len() as u32
+        self.driver.with(|m| m.claim_codes_ready() as u32)
     }
-}
 
-fn wait_options(
-    options: &JsValue,
-    timeout_ms: u32,
-    interval_ms: u32,
-) -> Result<(u32, u32), JsValue> {
-    Ok((
-        convert::u32_field(options, "timeoutMs")?.unwrap_or(timeout_ms),
-        convert::u32_field(options, "intervalMs")?.unwrap_or(interval_ms),
-    ))
+    /// `EventTarget.addEventListener`: `progress` events carry `{ step, deviceId?, claimed?,
+    /// error? }` as `detail`.
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(
+        &self,
+        kind: &str,
+        #[wasm_bindgen(unchecked_param_type = "(event: CustomEvent<ProgressEvent>) => void")]
+        listener: &Function,
+    ) -> Result<(), JsValue> {
+        self.events.add_event_listener_with_callback(kind, listener)
+    }
+
+    /// `EventTarget.removeEventListener`.
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(
+        &self,
+        kind: &str,
+        #[wasm_bindgen(unchecked_param_type = "(event: CustomEvent<ProgressEvent>) => void")]
+        listener: &Function,
+    ) -> Result<(), JsValue> {
+        self.events
+            .remove_event_listener_with_callback(kind, listener)
+    }
+
+    /// `EventTarget.dispatchEvent`.
+    #[wasm_bindgen(js_name = dispatchEvent)]
+    pub fn dispatch_event(&self, event: &web_sys::Event) -> Result<bool, JsValue> {
+        self.events.dispatch_event(event)
+    }
 }

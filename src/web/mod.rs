@@ -1,11 +1,14 @@
-//! The browser layer: wasm-bindgen exports over [`crate::protocol`]. It sends what the
-//! core builds, feeds back what arrives, converts values and errors, and supplies the
-//! system's randomness and clock; protocol logic stays in the core.
+//! The browser layer: a thin driver around the core's setup machine ([`driver`]), `fetch`
+//! through `gloo-net` ([`fetch`]), values to and from JS through `serde-wasm-bindgen`
+//! ([`options`], [`outcome`]), and the exported classes. Every policy is the core's.
 
 pub mod cloud;
-mod convert;
+mod driver;
 pub mod error;
 mod fetch;
 pub mod flow;
+pub mod handoff;
+mod options;
+mod outcome;
 pub mod softap;
 mod types;

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 /** Every `code` a SoftApError can carry. */
-export type ErrorCode = "ssid-length" | "unsupported-character" | "passphrase-length" | "wep-key-format" | "password-required" | "password-not-allowed" | "claim-code-length" | "unknown-security" | "unsupported-security" | "unknown-eap-method" | "missing-field" | "field-too-long" | "not-pem" | "security-mismatch" | "invalid-public-key" | "fingerprint-mismatch" | "invalid-fingerprint" | "random-unavailable" | "encryption-failed" | "invalid-response" | "request-ignored" | "network-not-found" | "device-rejected-ssid" | "device-rejected-password" | "decryption-failed" | "enterprise-rejected" | "storage-failed" | "claim-code-rejected" | "public-key-unavailable" | "device-error" | "timeout" | "device-unreachable" | "local-network-denied" | "mixed-content-blocked" | "device-http-status" | "cancelled" | "token-expired" | "token-invalid" | "cloud-error" | "cloud-unreachable" | "claim-timeout";
+export type ErrorCode = "ssid-length" | "unsupported-character" | "passphrase-length" | "wep-key-format" | "password-required" | "password-not-allowed" | "claim-code-length" | "unknown-security" | "unsupported-security" | "unknown-eap-method" | "missing-field" | "field-too-long" | "not-pem" | "security-mismatch" | "invalid-public-key" | "fingerprint-mismatch" | "invalid-fingerprint" | "random-unavailable" | "encryption-failed" | "invalid-response" | "request-ignored" | "network-not-found" | "device-rejected-ssid" | "device-rejected-password" | "decryption-failed" | "enterprise-rejected" | "storage-failed" | "claim-code-rejected" | "public-key-unavailable" | "device-error" | "timeout" | "device-unreachable" | "local-network-denied" | "mixed-content-blocked" | "device-http-status" | "cancelled" | "firmware-too-old" | "join-failed" | "claimed-by-another" | "handoff-invalid" | "token-expired" | "token-invalid" | "cloud-error" | "cloud-unreachable" | "claim-timeout";
 
 /** The setup step an error happened in. */
 export type SetupStep = "preparing" | "waiting-for-device" | "device-found" | "scanning" | "configuring" | "connecting" | "waiting-for-cloud" | "claimed" | "failed";
@@ -24,9 +24,10 @@ export interface SoftApError extends Error {
 export interface SoftAPOptions {
   /** The device; default "http://192.168.0.1". */
   baseUrl?: string;
-  /** Timeout of quick commands in ms (default 8000); scans and configure get at least 30 s and 65 s. */
+  /** Deadline of quick commands in ms (default 8000); scans and configure get at least 30 s and 65 s. */
   timeoutMs?: number;
-  /** Retries of idempotent commands on timeouts and dropped connections (default 2). */
+  /** Retries after a dropped connection, a timeout or a busy device (default 2, at most 2): reads
+   *  are sent again; set and configure-ap only if the device cannot have run them; connect-ap never. */
   retries?: number;
   /** Force ("local") or forbid ("none") Chrome's local address-space declaration; by default
    *  it is made for private IPs and .local names, never for loopback. */
@@ -51,13 +52,16 @@ export interface ScanResult {
   ssid: string;
   /** dBm. */
   rssi: number;
-  /** Name of the security type, e.g. "wpa2_mixed", or hex for combinations without a name. */
+  /** Name of the security type, e.g. "wpa2_mixed", "unknown", or hex for combinations without a name. */
   security: string;
-  /** The raw WICED security value. */
+  /** The raw WICED security value (-1: unknown). */
   sec: number;
   channel: number;
   /** kbit/s. */
   maxDataRate: number;
+  /** The device's entry for this name was ambiguous (a name crafted to look like other entries):
+   *  listed after every clean network, never merged with one. Show it apart, if at all. */
+  doubtful?: true;
 }
 
 export type SecurityName = "open" | "none" | "wep" | "wep_psk" | "wep_shared" | "wpa" | "wpa_tkip" | "wpa_aes" | "wpa_mixed" | "wpa2" | "wpa2_aes" | "wpa2_tkip" | "wpa2_mixed" | "wpa_enterprise" | "wpa_enterprise_tkip" | "wpa_enterprise_aes" | "wpa_enterprise_mixed" | "wpa2_enterprise" | "wpa2_enterprise_tkip" | "wpa2_enterprise_aes" | "wpa2_enterprise_mixed" | "wps_open" | "wps_secure";
@@ -104,10 +108,56 @@ export interface ClaimCode {
 export interface WaitOptions {
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
-  /** Pause between checks (default 3000). */
+  /** Pause between polls while the cloud's event stream is down (default 3000). */
   intervalMs?: number;
   signal?: AbortSignal;
 }
+
+export interface CloudWaitOptions {
+  /** Give up after this long (default 10 minutes). */
+  timeoutMs?: number;
+  /** Pause between polls while the cloud's event stream is down (default 3000). */
+  intervalMs?: number;
+  /** Also look at the device's own network (where the page can reach it): the device answering
+   *  there again could not join and is back in setup mode (`join-failed`). */
+  watchDevice?: boolean;
+}
+
+/** The home network sealed for one device's recorded key (sealed mode). */
+export interface Sealed {
+  ssid: string;
+  sec: number;
+  /** RSA PKCS#1 v1.5 ciphertext of the password, hex; absent for an open network. */
+  pwd?: string;
+  /** 25 for PEAP. */
+  eap?: number;
+  /** PEAP user name. */
+  ii?: string;
+  /** PEAP outer identity. */
+  oi?: string;
+  /** SHA-256 of the key it was sealed for, 64 hex digits. */
+  fingerprint: string;
+}
+
+export interface HandoffOptions {
+  /** Default "http://192.168.0.1". */
+  deviceUrl?: string;
+  /** The device page's path (default "/setup"). */
+  page?: string;
+  claimCode: string;
+  /** Where the device page returns to: this page (its fragment is dropped). */
+  back: string;
+  /** The key the device must have. */
+  fingerprint?: string;
+  lang?: string;
+  sealed?: Sealed;
+}
+
+/** What the device page reported when it sent the customer back. */
+export type HandoffResult =
+  | { result: "ok"; deviceId: string }
+  | { result: "connecting"; deviceId: string }
+  | { result: "error"; code: ErrorCode; deviceId?: string };
 
 export interface ClaimedDevice {
   id: string;

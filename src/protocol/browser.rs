@@ -1,61 +1,11 @@
-//! Transport policy, decided here so it is tested natively: per-command timeouts, which
-//! failures are retried and after how long, when a request must declare the local address
-//! space (Chrome's Local Network Access), and what a failed `fetch` most likely meant.
-//! The browser layer gathers the facts and does what this module says.
+//! What the browser allows, decided here so it is tested natively: when a request must
+//! declare the local address space (Chrome's Local Network Access), what a failed `fetch`
+//! most likely meant, and whether this page can reach the device itself or must hand over to
+//! the page the device serves. The browser layer gathers the facts and does what this says.
 
-use crate::protocol::command::Command;
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::error::Error;
-
-/// Default timeout of quick commands, in milliseconds.
-pub const DEFAULT_TIMEOUT_MS: u32 = 8_000;
-/// Default number of retries of idempotent commands.
-pub const DEFAULT_RETRIES: u32 = 2;
-
-/// How long to wait for `command`, given the caller's base timeout. A scan takes seconds
-/// in a crowded place (spec §4.3), and `configure-ap` on 0.7 scans twice for WPA networks,
-/// each bounded by 30 s on the device (spec §4.6): those get at least that long.
-pub fn timeout_ms(command: Command, base_ms: u32) -> u32 {
-    match command {
-        Command::ScanAp => base_ms.max(30_000),
-        Command::ConfigureAp => base_ms.max(65_000),
-        _ => base_ms,
-    }
-}
-
-/// How a request to the device failed, as the browser layer saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// Our timer fired before the reply was complete.
-    TimedOut,
-    /// `fetch` rejected (network error, refused, blocked), or the body broke off.
-    Network,
-    /// An HTTP status other than 200 (the device's core 404, the busy 503).
-    Status(u16),
-}
-
-/// Whether to send `command` again after `failure` on attempt `attempt` (0-based), given
-/// `retries` allowed. Only idempotent commands, and never `connect-ap`: its effect happens
-/// even when the reply is lost (spec §4.7).
-pub fn should_retry(command: Command, failure: Failure, attempt: u32, retries: u32) -> bool {
-    if !command.is_idempotent() || attempt >= retries {
-        return false;
-    }
-    match failure {
-        Failure::TimedOut | Failure::Network => true,
-        // 503: every connection slot busy, "Retry-After: 1". A 404 will not change.
-        Failure::Status(status) => status == 503,
-    }
-}
-
-/// Pause before retry number `attempt` (0-based): 250 ms, 500 ms, 1 s, ... capped at 4 s;
-/// a busy device asked for 1 s.
-pub fn backoff_ms(failure: Failure, attempt: u32) -> u32 {
-    let exponential = 250u32.saturating_mul(1 << attempt.min(4)).min(4_000);
-    match failure {
-        Failure::Status(503) => exponential.max(1_000),
-        _ => exponential,
-    }
-}
 
 /// The host of an `http://` or `https://` URL, without port or brackets.
 pub fn url_host(url: &str) -> Option<&str> {
@@ -143,7 +93,8 @@ pub struct FailureContext {
 }
 
 /// Local Network Access permission state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Permission {
     /// Granted.
     Granted,
@@ -169,49 +120,35 @@ pub fn classify_network_failure(context: FailureContext) -> Error {
     Error::DeviceUnreachable
 }
 
+/// How the page reaches the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Path {
+    /// The page calls the device itself.
+    Direct,
+    /// The page hands over to the page the device serves and reads the result when the
+    /// customer comes back (Safari, every iPhone browser, Firefox).
+    Handoff,
+}
+
+/// Whether this page can call the device itself. An https page needs Local Network Access
+/// (Chromium 142+, whose `permissions.query` knows the name; WebKit and Firefox reject it);
+/// an http page reaches the device everywhere but in Chromium, which refuses local requests
+/// from insecure pages. A loopback device (a simulator) is always reachable.
+pub fn choose_path(device_url: &str, page_is_https: bool, browser_has_lna: bool) -> Path {
+    if url_host(device_url).is_some_and(|h| is_loopback(&h.to_ascii_lowercase())) {
+        return Path::Direct;
+    }
+    if page_is_https == browser_has_lna {
+        Path::Direct
+    } else {
+        Path::Handoff
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slow_commands_get_longer_timeouts() {
-        assert_eq!(timeout_ms(Command::DeviceId, 8_000), 8_000);
-        assert_eq!(timeout_ms(Command::ScanAp, 8_000), 30_000);
-        assert_eq!(timeout_ms(Command::ConfigureAp, 8_000), 65_000);
-        assert_eq!(
-            timeout_ms(Command::ScanAp, 90_000),
-            90_000,
-            "a longer base wins"
-        );
-    }
-
-    #[test]
-    fn only_idempotent_commands_are_retried_and_never_connect_ap() {
-        for command in Command::ALL {
-            let retried = should_retry(command, Failure::TimedOut, 0, 2);
-            assert_eq!(retried, command != Command::ConnectAp, "{command}");
-        }
-        assert!(
-            !should_retry(Command::DeviceId, Failure::Network, 2, 2),
-            "retries used up"
-        );
-        assert!(should_retry(Command::ScanAp, Failure::Status(503), 0, 2));
-        assert!(
-            !should_retry(Command::ScanAp, Failure::Status(404), 0, 2),
-            "a 404 stays a 404"
-        );
-    }
-
-    #[test]
-    fn backoff_grows_and_honours_retry_after() {
-        assert_eq!(
-            (0..7)
-                .map(|a| backoff_ms(Failure::TimedOut, a))
-                .collect::<Vec<_>>(),
-            [250, 500, 1000, 2000, 4000, 4000, 4000]
-        );
-        assert_eq!(backoff_ms(Failure::Status(503), 0), 1000);
-    }
 
     #[test]
     fn hosts_are_read_from_urls() {
@@ -312,6 +249,35 @@ mod tests {
         assert_eq!(
             classify_network_failure(simulator),
             Error::DeviceUnreachable
+        );
+    }
+
+    #[test]
+    fn the_path_follows_the_page_and_the_browser() {
+        let device = "http://192.168.0.1";
+        assert_eq!(
+            choose_path(device, true, true),
+            Path::Direct,
+            "Chrome, https"
+        );
+        assert_eq!(
+            choose_path(device, true, false),
+            Path::Handoff,
+            "Safari, Firefox, https"
+        );
+        assert_eq!(
+            choose_path(device, false, false),
+            Path::Direct,
+            "an http page elsewhere"
+        );
+        assert_eq!(
+            choose_path(device, false, true),
+            Path::Handoff,
+            "Chrome refuses http"
+        );
+        assert_eq!(
+            choose_path("http://127.0.0.1:8180", true, false),
+            Path::Direct
         );
     }
 }
