@@ -313,7 +313,7 @@ async fn particle_failures_answer_502_with_a_code(db: Db) {
     assert_eq!((status, code(&body)), (502, "particle-error"));
     // The cached product token expired early (revoked): one 401, a new token, the answer.
     let minted = cloud_calls(&sim, "POST", "/oauth/token");
-    sim.cloud.lock().unwrap().expire_tokens();
+    sim.cloud.lock().unwrap().expire_tokens(sim.clock.now());
     let unknown = "0123456789abcdef01234567";
     let (status, body) = api
         .post(

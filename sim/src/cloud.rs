@@ -1,8 +1,11 @@
-//! The subset of the Particle cloud that two-legged setup uses (cloud spec §2–§7), with
+//! The subset of the Particle cloud that two-legged setup uses (cloud spec §2–§7, §13), with
 //! the real paths, encodings, status codes and error bodies, and CORS as the API does it.
+//!
+//! Without I/O: every entry point takes the time (milliseconds on the caller's clock, real or
+//! virtual). Event streams are subscriptions whose events the caller drains
+//! ([`Cloud::take_events`]) and writes out as they come.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, VecDeque};
 
 use base64::Engine as _;
 use rand_core::TryRng;
@@ -27,14 +30,24 @@ pub struct CloudFault {
 
 struct Token {
     customer: Option<String>,
-    expires: Option<Instant>,
+    /// When it expires, on the cloud's clock.
+    expires: Option<u64>,
 }
 
 struct ClaimCode {
     creator: String,
     product: Option<u32>,
-    created: Instant,
+    /// When it was made, on the cloud's clock.
+    created: u64,
     used: bool,
+}
+
+/// An open event stream (`GET /v1/devices/events[/:prefix]`).
+struct Subscription {
+    id: u64,
+    customer: String,
+    prefix: String,
+    queue: VecDeque<Vec<u8>>,
 }
 
 /// A device as the cloud knows it.
@@ -69,8 +82,14 @@ pub struct Cloud {
     claim_codes: BTreeMap<String, ClaimCode>,
     devices: BTreeMap<String, CloudDevice>,
     faults: Vec<CloudFault>,
-    claim_code_lifetime: Duration,
+    claim_code_lifetime_ms: u64,
     product_rules: ProductRules,
+    subscriptions: Vec<Subscription>,
+    next_subscription: u64,
+    /// The time of the request being served, on the cloud's clock (milliseconds).
+    now: u64,
+    /// Wall-clock milliseconds at the clock's zero, for the times the API writes.
+    epoch_ms: u64,
     /// Requests served: method, path, status (no tokens, no bodies).
     pub log: Vec<(String, String, u16)>,
 }
@@ -88,10 +107,22 @@ impl Cloud {
             claim_codes: BTreeMap::new(),
             devices: BTreeMap::new(),
             faults: Vec::new(),
-            claim_code_lifetime: Duration::from_secs(3600),
+            claim_code_lifetime_ms: 3_600_000,
             product_rules: ProductRules::default(),
+            subscriptions: Vec::new(),
+            next_subscription: 0,
+            now: 0,
+            epoch_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             log: Vec::new(),
         }
+    }
+
+    /// The time now as the API writes times, `2016-06-10T15:00:07.100Z`.
+    pub(crate) fn iso_now(&self) -> String {
+        let ms = self.epoch_ms + self.now;
+        product::iso8601(ms / 1000, (ms % 1000) as u32)
     }
 
     /// The product id.
@@ -105,10 +136,10 @@ impl Cloud {
     }
 
     /// Makes every token expire now (tests of the expired-token path).
-    pub fn expire_tokens(&mut self) {
-        let past = Instant::now() - Duration::from_secs(1);
+    pub fn expire_tokens(&mut self, now: u64) {
+        self.now = now;
         for token in self.tokens.values_mut() {
-            token.expires = Some(past);
+            token.expires = Some(now);
         }
     }
 
@@ -125,21 +156,35 @@ impl Cloud {
     /// A device connects (handshake): it is online; a stored claim code is published and,
     /// if valid (≤ 1 h, unused), makes its creator the owner. Returns whether the device
     /// was claimed by it (the device then clears its code and sets its flag).
-    pub fn device_connected(&mut self, id: &str, claim_code: Option<&str>) -> bool {
+    pub fn device_connected(&mut self, now: u64, id: &str, claim_code: Option<&str>) -> bool {
+        self.now = now;
         let id = id.to_ascii_lowercase();
+        let claimed = self.redeem(&id, claim_code);
+        let heard = self.iso_now();
+        if let Some(device) = self.devices.get_mut(&id) {
+            device.online = true;
+            device.last_heard = Some(heard);
+        }
+        // The handshake's status event reaches the owner's streams.
+        self.publish(&id, "spark/status", "online");
+        claimed
+    }
+
+    /// A claim code presented at the handshake: valid (≤ 1 h, unused, this product), the
+    /// device becomes its creator's.
+    fn redeem(&mut self, id: &str, claim_code: Option<&str>) -> bool {
         let product_id = self.product_id;
         let device = self
             .devices
-            .entry(id.clone())
-            .or_insert_with(|| CloudDevice::new(&id, product_id));
-        device.online = true;
-        device.last_heard = Some(product::now_iso8601());
+            .entry(id.to_owned())
+            .or_insert_with(|| CloudDevice::new(id, product_id));
         let Some(code) = claim_code else { return false };
         let Some(claim) = self.claim_codes.get_mut(code) else {
             return false;
         };
         let other_product = claim.product.is_some_and(|p| p != device.product_id);
-        if claim.used || other_product || claim.created.elapsed() > self.claim_code_lifetime {
+        let expired = self.now.saturating_sub(claim.created) > self.claim_code_lifetime_ms;
+        if claim.used || other_product || expired {
             return false;
         }
         if !self
@@ -155,14 +200,63 @@ impl Cloud {
     }
 
     /// The device left the cloud (listening mode, reboot).
-    pub fn device_disconnected(&mut self, id: &str) {
-        if let Some(device) = self.devices.get_mut(&id.to_ascii_lowercase()) {
+    pub fn device_disconnected(&mut self, now: u64, id: &str) {
+        self.now = now;
+        let id = id.to_ascii_lowercase();
+        let was_online = self.devices.get(&id).is_some_and(|d| d.online);
+        if let Some(device) = self.devices.get_mut(&id) {
             device.online = false;
+        }
+        if was_online {
+            self.publish(&id, "spark/status", "offline");
         }
     }
 
-    /// Serves one API request.
-    pub fn handle(&mut self, request: &Request) -> Response {
+    /// An event from a device, to the streams of its owner whose prefix it matches.
+    fn publish(&mut self, device_id: &str, name: &str, data: &str) {
+        let Some(owner) = self.devices.get(device_id).and_then(|d| d.owner.clone()) else {
+            return;
+        };
+        let payload = json!({
+            "data": data,
+            "ttl": 60,
+            "published_at": self.iso_now(),
+            "coreid": device_id,
+        });
+        let frame = format!("event: {name}\ndata: {payload}\n\n").into_bytes();
+        for subscription in &mut self.subscriptions {
+            if subscription.customer == owner && name.starts_with(&subscription.prefix) {
+                subscription.queue.push_back(frame.clone());
+            }
+        }
+    }
+
+    /// Makes `owner` (a customer's email) own the device, or nobody: a device set up before by
+    /// someone else (sold on, given away), for tests.
+    pub fn set_owner(&mut self, id: &str, owner: Option<&str>) {
+        let id = id.to_ascii_lowercase();
+        let product_id = self.product_id;
+        let device = self
+            .devices
+            .entry(id.clone())
+            .or_insert_with(|| CloudDevice::new(&id, product_id));
+        device.owner = owner.map(str::to_owned);
+    }
+
+    /// The frames waiting on stream `id`, or `None` when it is closed.
+    pub fn take_events(&mut self, id: u64) -> Option<Vec<Vec<u8>>> {
+        let subscription = self.subscriptions.iter_mut().find(|s| s.id == id)?;
+        Some(subscription.queue.drain(..).collect())
+    }
+
+    /// The client went away.
+    pub fn close_stream(&mut self, id: u64) {
+        self.subscriptions.retain(|s| s.id != id);
+    }
+
+    /// Serves one API request at `now`.
+    pub fn handle(&mut self, now: u64, request: &Request) -> Response {
+        self.now = now;
         let response = self.route(request);
         self.log.push((
             request.method.clone(),
@@ -210,6 +304,10 @@ impl Cloud {
             }
             ("POST", ["v1", "device_claims"]) => self.claim_code(request, None),
             ("GET", ["v1", "devices"]) => self.list_devices(request),
+            ("POST", ["v1", "devices"]) => self.claim_device(request),
+            ("GET", ["v1", "devices", "events", prefix @ ..]) => {
+                self.open_stream(request, &prefix.join("/"))
+            }
             ("GET", ["v1", "devices", id]) => self.get_device(request, id),
             ("PUT", ["v1", "devices", id]) => self.rename_device(request, id),
             ("GET", ["v1", "products", p, "devices"]) if product_matches(p) => {
@@ -305,7 +403,7 @@ impl Cloud {
     fn mint(&mut self, customer: Option<String>, expires_in: u64) -> Value {
         let access = random_hex(20);
         let refresh = random_hex(20);
-        let expires = (expires_in != 0).then(|| Instant::now() + Duration::from_secs(expires_in));
+        let expires = (expires_in != 0).then(|| self.now + expires_in.saturating_mul(1000));
         let mut body = json!({
             "token_type": "bearer",
             "access_token": access,
@@ -395,7 +493,7 @@ impl Cloud {
         let Some(entry) = self.tokens.get(token.trim()) else {
             return Err(invalid("The access token provided is invalid."));
         };
-        if entry.expires.is_some_and(|e| Instant::now() >= e) {
+        if entry.expires.is_some_and(|e| self.now >= e) {
             return Err(invalid("The access token provided has expired."));
         }
         entry.customer.clone().ok_or_else(|| {
@@ -425,13 +523,80 @@ impl Cloud {
             ClaimCode {
                 creator: customer.clone(),
                 product,
-                created: Instant::now(),
+                created: self.now,
                 used: false,
             },
         );
         Response::json(
             200,
             &json!({"claim_code": code, "device_ids": self.owned_ids(&customer)}),
+        )
+    }
+
+    /// `GET /v1/devices/events[/:prefix]`: the customer's devices' events, as server-sent
+    /// events (cloud spec §13.7): `:ok` first, then each event as it happens.
+    fn open_stream(&mut self, request: &Request, prefix: &str) -> Response {
+        let customer = match self.customer(request) {
+            Ok(c) => c,
+            Err(response) => return response,
+        };
+        self.next_subscription += 1;
+        let id = self.next_subscription;
+        self.subscriptions.push(Subscription {
+            id,
+            customer,
+            prefix: prefix.to_owned(),
+            queue: VecDeque::from([b":ok\n\n".to_vec()]),
+        });
+        let mut response = Response::empty(200)
+            .with_header("Content-Type", "text/event-stream")
+            .with_header("Cache-Control", "no-cache");
+        response.stream = Some(id);
+        response
+    }
+
+    /// `POST /v1/devices` with `id`: the customer claims a device outright (cloud spec §13.8).
+    /// Another customer's device is refused; a device the cloud does not know, or an unowned
+    /// one that is neither online nor in the product, is "not found".
+    fn claim_device(&mut self, request: &Request) -> Response {
+        let customer = match self.customer(request) {
+            Ok(c) => c,
+            Err(response) => return response,
+        };
+        let id = if Self::is_form(request) {
+            request.form().get("id").cloned()
+        } else {
+            serde_json::from_slice::<Value>(&request.body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+        }
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+        let Some(device) = self.devices.get_mut(&id) else {
+            return Response::json(
+                404,
+                &json!({"ok": false, "errors": ["device does not exist"]}),
+            );
+        };
+        match device.owner.as_deref() {
+            Some(owner) if owner == customer => {}
+            Some(_) => {
+                return Response::json(
+                    403,
+                    &json!({"ok": false, "errors": ["That belongs to someone else."]}),
+                )
+            }
+            None if !device.online && !device.in_product => {
+                return Response::json(
+                    404,
+                    &json!({"ok": false, "errors": [["Core isn't online", 404]]}),
+                )
+            }
+            None => device.owner = Some(customer),
+        }
+        Response::json(
+            200,
+            &json!({"ok": true, "id": device.id, "connected": device.online, "product_id": device.product_id}),
         )
     }
 
@@ -538,11 +703,14 @@ mod tests {
     const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
     fn customer_token(cloud: &mut Cloud) -> String {
-        let r = cloud.handle(&post(
-            "/v1/products/1234/customers",
-            &[FORM],
-            "client_id=client&client_secret=secret&email=Jane%40Example.com&no_password=true",
-        ));
+        let r = cloud.handle(
+            0,
+            &post(
+                "/v1/products/1234/customers",
+                &[FORM],
+                "client_id=client&client_secret=secret&email=Jane%40Example.com&no_password=true",
+            ),
+        );
         assert_eq!(r.status, 201);
         body(&r)["access_token"].as_str().unwrap().to_owned()
     }
@@ -557,20 +725,26 @@ mod tests {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("client:secret")
         );
-        let r = cloud.handle(&post(
-            "/oauth/token",
-            &[FORM, ("Authorization", &basic)],
-            "grant_type=client_credentials&scope=customer=jane@example.com&expires_in=3600",
-        ));
+        let r = cloud.handle(
+            0,
+            &post(
+                "/oauth/token",
+                &[FORM, ("Authorization", &basic)],
+                "grant_type=client_credentials&scope=customer=jane@example.com&expires_in=3600",
+            ),
+        );
         assert_eq!(r.status, 200);
         assert_eq!(body(&r)["scope"], "customer=jane@example.com");
         assert_eq!(body(&r)["expires_in"], 3600);
 
-        let claim = cloud.handle(&post(
-            "/v1/products/1234/device_claims",
-            &[("Authorization", &format!("Bearer {token}"))],
-            "",
-        ));
+        let claim = cloud.handle(
+            0,
+            &post(
+                "/v1/products/1234/device_claims",
+                &[("Authorization", &format!("Bearer {token}"))],
+                "",
+            ),
+        );
         assert_eq!(claim.status, 200);
         let code = body(&claim)["claim_code"].as_str().unwrap().to_owned();
         assert_eq!(code.len(), 63);
@@ -579,17 +753,20 @@ mod tests {
         let id = "3a0020001847333531323bcf";
         assert_eq!(
             cloud
-                .handle(&get(&format!("/v1/devices/{id}"), &token))
+                .handle(0, &get(&format!("/v1/devices/{id}"), &token))
                 .status,
             403
         );
-        assert!(cloud.device_connected(&id.to_uppercase(), Some(&code)));
-        assert!(!cloud.device_connected(id, Some(&code)), "single use");
-        let listed = body(&cloud.handle(&get("/v1/devices", &token)));
+        assert!(cloud.device_connected(0, &id.to_uppercase(), Some(&code)));
+        assert!(!cloud.device_connected(0, id, Some(&code)), "single use");
+        let listed = body(&cloud.handle(0, &get("/v1/devices", &token)));
         assert_eq!(listed[0]["id"], id);
         assert_eq!(listed[0]["online"], true);
         assert_eq!(listed[0]["connected"], true);
-        let device = cloud.handle(&get(&format!("/v1/devices/{}", id.to_uppercase()), &token));
+        let device = cloud.handle(
+            0,
+            &get(&format!("/v1/devices/{}", id.to_uppercase()), &token),
+        );
         assert_eq!(device.status, 200);
         assert!(device
             .headers
@@ -601,22 +778,25 @@ mod tests {
     fn token_errors_have_the_real_bodies() {
         let mut cloud = Cloud::new(1234, "client", "secret");
         let token = customer_token(&mut cloud);
-        let missing = cloud.handle(&Request {
-            headers: BTreeMap::new(),
-            ..get("/v1/devices", "")
-        });
+        let missing = cloud.handle(
+            0,
+            &Request {
+                headers: BTreeMap::new(),
+                ..get("/v1/devices", "")
+            },
+        );
         assert_eq!(missing.status, 400);
         assert_eq!(
             body(&missing)["error_description"],
             "The access token was not found"
         );
-        let invalid = cloud.handle(&get("/v1/devices", "0123"));
+        let invalid = cloud.handle(0, &get("/v1/devices", "0123"));
         assert_eq!(
             (invalid.status, body(&invalid)["error"].as_str()),
             (401, Some("invalid_token"))
         );
-        cloud.expire_tokens();
-        let expired = cloud.handle(&get("/v1/devices", &token));
+        cloud.expire_tokens(0);
+        let expired = cloud.handle(0, &get("/v1/devices", &token));
         assert_eq!(expired.status, 401);
         assert_eq!(
             body(&expired)["error_description"],
@@ -627,19 +807,25 @@ mod tests {
     #[test]
     fn oauth_token_is_form_only_and_checks_the_client() {
         let mut cloud = Cloud::new(1234, "client", "secret");
-        let json = cloud.handle(&post(
-            "/oauth/token",
-            &[("Content-Type", "application/json")],
-            "{}",
-        ));
+        let json = cloud.handle(
+            0,
+            &post(
+                "/oauth/token",
+                &[("Content-Type", "application/json")],
+                "{}",
+            ),
+        );
         assert_eq!(json.status, 400);
-        let wrong = cloud.handle(&post(
-            "/oauth/token",
-            &[FORM],
-            "grant_type=client_credentials&client_id=client&client_secret=nope",
-        ));
+        let wrong = cloud.handle(
+            0,
+            &post(
+                "/oauth/token",
+                &[FORM],
+                "grant_type=client_credentials&client_id=client&client_secret=nope",
+            ),
+        );
         assert_eq!(wrong.status, 401);
-        let unknown = cloud.handle(&post(
+        let unknown = cloud.handle(0, &post(
             "/oauth/token",
             &[FORM],
             "grant_type=client_credentials&client_id=client&client_secret=secret&scope=customer=nobody@example.com",
@@ -653,10 +839,13 @@ mod tests {
     #[test]
     fn preflight_and_faults() {
         let mut cloud = Cloud::new(1234, "client", "secret");
-        let preflight = cloud.handle(&Request {
-            method: "OPTIONS".into(),
-            ..get("/v1/devices", "")
-        });
+        let preflight = cloud.handle(
+            0,
+            &Request {
+                method: "OPTIONS".into(),
+                ..get("/v1/devices", "")
+            },
+        );
         assert_eq!(preflight.status, 204);
         assert!(preflight
             .headers
@@ -668,8 +857,8 @@ mod tests {
             count: 1,
         });
         let token = customer_token(&mut cloud);
-        assert_eq!(cloud.handle(&get("/v1/devices", &token)).status, 503);
-        assert_eq!(cloud.handle(&get("/v1/devices", &token)).status, 200);
+        assert_eq!(cloud.handle(0, &get("/v1/devices", &token)).status, 503);
+        assert_eq!(cloud.handle(0, &get("/v1/devices", &token)).status, 200);
     }
 
     #[test]

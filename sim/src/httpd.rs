@@ -44,6 +44,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// An event stream to keep writing after the head (its subscription), instead of `body`.
+    pub stream: Option<u64>,
 }
 
 impl Response {
@@ -56,6 +58,7 @@ impl Response {
                 "application/json; charset=utf-8".into(),
             )],
             body: serde_json::to_vec(value).unwrap_or_default(),
+            stream: None,
         }
     }
 
@@ -65,6 +68,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
     }
 
@@ -77,22 +81,36 @@ impl Response {
 
 type Handler = dyn Fn(&Request) -> Response + Send + Sync;
 
+/// Writes a response's stream: calls `write` with each piece until it returns `false` (the
+/// client went away) or the stream ends.
+pub type Streamer = dyn Fn(u64, &mut dyn FnMut(&[u8]) -> bool) + Send + Sync;
+
 /// Serves `handler` on `addr` in the background; returns the bound address.
 pub fn serve(addr: SocketAddr, handler: Arc<Handler>) -> std::io::Result<SocketAddr> {
+    serve_with_streams(addr, handler, Arc::new(|_, _| {}))
+}
+
+/// [`serve`], where responses with a `stream` are written by `streamer`, chunked, after the
+/// head.
+pub fn serve_with_streams(
+    addr: SocketAddr,
+    handler: Arc<Handler>,
+    streamer: Arc<Streamer>,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let handler = handler.clone();
+            let (handler, streamer) = (handler.clone(), streamer.clone());
             thread::spawn(move || {
-                let _ = connection(stream, &*handler);
+                let _ = connection(stream, &*handler, &*streamer);
             });
         }
     });
     Ok(local)
 }
 
-fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
+fn connection(stream: TcpStream, handler: &Handler, streamer: &Streamer) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
@@ -147,6 +165,21 @@ fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
         );
         for (name, value) in &response.headers {
             out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if let Some(subscription) = response.stream {
+            out.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            writer.write_all(out.as_bytes())?;
+            writer.flush()?;
+            streamer(subscription, &mut |piece: &[u8]| {
+                let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+                chunk.extend_from_slice(piece);
+                chunk.extend_from_slice(b"\r\n");
+                writer
+                    .write_all(&chunk)
+                    .and_then(|()| writer.flush())
+                    .is_ok()
+            });
+            return Ok(());
         }
         out.push_str(&format!("Content-Length: {}\r\n\r\n", response.body.len()));
         // One write: head and body apart would meet Nagle's algorithm and the client's

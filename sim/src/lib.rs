@@ -7,6 +7,7 @@ pub mod device;
 pub mod http;
 pub mod httpd;
 pub mod jsmn;
+pub mod life;
 pub mod pages;
 pub mod server;
 pub mod simulator;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::cloud::{Cloud, CloudFault, ProductRules};
 use crate::device::{Device, Firmware, RadioTiming, VisibleNetwork};
 use crate::httpd::{self, Request, Response};
-use crate::server::{DeviceHandle, Faults, LifeTiming};
+use crate::server::{Clock, CloudHandle, DeviceHandle, Faults, LifeTiming};
 
 /// The networks the simulated radio sees unless told otherwise.
 pub const DEFAULT_NETWORKS: &str = include_str!("../fixtures/networks.json");
@@ -114,6 +114,10 @@ pub struct Simulator {
     pub devices: Vec<DeviceHandle>,
     /// The cloud's state.
     pub cloud: Arc<Mutex<Cloud>>,
+    /// Notified when the cloud may have events for a stream.
+    pub cloud_events: Arc<std::sync::Condvar>,
+    /// The clock every part is driven by.
+    pub clock: Clock,
     /// Cloud API address.
     pub cloud_addr: SocketAddr,
     /// Control address.
@@ -144,6 +148,8 @@ impl Simulator {
             .lock()
             .unwrap()
             .set_product_rules(config.product_rules);
+        let clock = Clock::start();
+        let cloud_events = Arc::new(std::sync::Condvar::new());
         let mut devices = Vec::new();
         for d in &config.devices {
             let key = match &d.key_pem {
@@ -158,7 +164,11 @@ impl Simulator {
                 device,
                 d.http,
                 d.tcp,
-                cloud.clone(),
+                CloudHandle {
+                    cloud: cloud.clone(),
+                    events: cloud_events.clone(),
+                },
+                clock,
                 d.life,
                 d.faults.clone(),
             )
@@ -170,18 +180,28 @@ impl Simulator {
             }
             devices.push(handle);
         }
-        let c = cloud.clone();
-        let cloud_addr = httpd::serve(
+        let handle = CloudHandle {
+            cloud: cloud.clone(),
+            events: cloud_events.clone(),
+        };
+        let cloud_addr = httpd::serve_with_streams(
             config.cloud,
-            Arc::new(move |r: &Request| c.lock().unwrap().handle(r)),
+            Arc::new(move |r: &Request| handle.cloud.lock().unwrap().handle(clock.now(), r)),
+            Arc::new(event_stream(CloudHandle {
+                cloud: cloud.clone(),
+                events: cloud_events.clone(),
+            })),
         )
         .map_err(|e| format!("cloud server: {e}"))?;
         let control_addr = match config.control {
             Some(addr) => {
                 let (devs, c) = (devices.clone(), cloud.clone());
                 Some(
-                    httpd::serve(addr, Arc::new(move |r: &Request| control(r, &devs, &c)))
-                        .map_err(|e| format!("control server: {e}"))?,
+                    httpd::serve(
+                        addr,
+                        Arc::new(move |r: &Request| control(r, &devs, &c, clock)),
+                    )
+                    .map_err(|e| format!("control server: {e}"))?,
                 )
             }
             None => None,
@@ -221,6 +241,8 @@ impl Simulator {
         Ok(Self {
             devices,
             cloud,
+            cloud_events,
+            clock,
             cloud_addr,
             control_addr,
             backend_addr,
@@ -232,7 +254,7 @@ impl Simulator {
     pub fn addresses(&self) -> Value {
         json!({
             "devices": self.devices.iter().map(|d| json!({
-                "id": d.shared.device.lock().unwrap().id().to_ascii_lowercase(),
+                "id": d.shared.lock().model.device.id().to_ascii_lowercase(),
                 "http": format!("http://{}", d.http),
                 "tcp": d.tcp.to_string(),
             })).collect::<Vec<_>>(),
@@ -252,6 +274,44 @@ fn cors(response: Response) -> Response {
         .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 }
 
+/// Writes an event stream's frames as the cloud queues them, and a keep-alive comment after
+/// ten seconds of silence (cloud spec §13.7), until the client goes away.
+fn event_stream(cloud: CloudHandle) -> impl Fn(u64, &mut dyn FnMut(&[u8]) -> bool) + Send + Sync {
+    move |subscription, write| {
+        let mut guard = cloud.cloud.lock().unwrap();
+        loop {
+            let Some(frames) = guard.take_events(subscription) else {
+                return;
+            };
+            if frames.is_empty() {
+                let (next, timeout) = cloud
+                    .events
+                    .wait_timeout(guard, std::time::Duration::from_secs(10))
+                    .unwrap();
+                guard = next;
+                if !timeout.timed_out() {
+                    continue;
+                }
+                drop(guard);
+                let alive = write(b":\n\n");
+                guard = cloud.cloud.lock().unwrap();
+                if !alive {
+                    guard.close_stream(subscription);
+                    return;
+                }
+                continue;
+            }
+            drop(guard);
+            let alive = frames.iter().all(|frame| write(frame));
+            guard = cloud.cloud.lock().unwrap();
+            if !alive {
+                guard.close_stream(subscription);
+                return;
+            }
+        }
+    }
+}
+
 /// The public key a maker recorded for a device at manufacturing, looked up by its id or by
 /// the suffix of its access point's name (`Photon-` and the id's last 6 digits here): what
 /// sealed mode encrypts with. `{ deviceId, publicKey }`, the key as hex SPKI DER.
@@ -262,7 +322,8 @@ fn device_key(request: &Request, devices: &[Arc<crate::server::DeviceShared>]) -
         .map(|d| d.trim().trim_start_matches("Photon-").to_ascii_lowercase())
         .unwrap_or_default();
     for shared in devices {
-        let device = shared.device.lock().unwrap();
+        let inner = shared.lock();
+        let device = &inner.model.device;
         let id = device.id().to_ascii_lowercase();
         if !asked.is_empty() && (id == asked || (asked.len() == 6 && id.ends_with(&asked))) {
             let key = crate::device::hex_upper(&device.public_key_der()).to_ascii_lowercase();
@@ -275,7 +336,12 @@ fn device_key(request: &Request, devices: &[Arc<crate::server::DeviceShared>]) -
 /// The control address: `GET /state`; `POST /faults?device=N`, `POST /reset?device=N`
 /// (`&identity=new`: become another device),
 /// `POST /cloud/faults`, `POST /cloud/expire-tokens`.
-fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>>) -> Response {
+fn control(
+    request: &Request,
+    devices: &[DeviceHandle],
+    cloud: &Arc<Mutex<Cloud>>,
+    clock: Clock,
+) -> Response {
     let response = match (request.method.as_str(), request.path.as_str()) {
         ("OPTIONS", _) => Response::empty(204),
         ("GET", "/state") => {
@@ -326,13 +392,7 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
                         cloud.lock().unwrap().manufacture(id);
                     }
                     device.reset_as(identity);
-                    let id = device
-                        .shared
-                        .device
-                        .lock()
-                        .unwrap()
-                        .id()
-                        .to_ascii_lowercase();
+                    let id = device.shared.lock().model.device.id().to_ascii_lowercase();
                     Response::json(200, &json!({"ok": true, "id": id}))
                 }
                 None => Response::json(404, &json!({"ok": false, "error": "no such device"})),
@@ -346,7 +406,7 @@ fn control(request: &Request, devices: &[DeviceHandle], cloud: &Arc<Mutex<Cloud>
             Err(e) => Response::json(400, &json!({"ok": false, "error": e.to_string()})),
         },
         ("POST", "/cloud/expire-tokens") => {
-            cloud.lock().unwrap().expire_tokens();
+            cloud.lock().unwrap().expire_tokens(clock.now());
             Response::json(200, &json!({"ok": true}))
         }
         _ => Response::json(404, &json!({"ok": false, "error": "not found"})),
@@ -443,6 +503,7 @@ fn backend(
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
             body,
+            stream: None,
         },
         Err(e) => Response::json(502, &json!({"error": format!("cloud unreachable: {e}")})),
     };

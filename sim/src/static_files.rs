@@ -44,6 +44,7 @@ pub fn serve(request: &Request, www: &Path, pkg: Option<&Path>) -> Response {
             status: 200,
             headers: Vec::new(),
             body,
+            stream: None,
         }
         .with_header("Content-Type", mime(&file))
         .with_header("Cache-Control", "no-cache"),

@@ -239,9 +239,9 @@ pub fn code(body: &Value) -> &str {
 pub fn device_id(sim: &Simulator, index: usize) -> String {
     sim.devices[index]
         .shared
-        .device
         .lock()
-        .unwrap()
+        .model
+        .device
         .id()
         .to_ascii_lowercase()
 }
@@ -250,9 +250,9 @@ pub fn device_id(sim: &Simulator, index: usize) -> String {
 pub fn device_key_hex(sim: &Simulator, index: usize) -> String {
     let blob = sim.devices[index]
         .shared
-        .device
         .lock()
-        .unwrap()
+        .model
+        .device
         .public_key_blob();
     blob.iter().map(|b| format!("{b:02X}")).collect()
 }

@@ -3,8 +3,6 @@
 //! and renamed. Every product route takes a product token (client credentials without a
 //! customer scope); customer tokens are refused, as the real API refuses them.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{json, Map, Value};
 
 use super::{Cloud, CloudDevice};
@@ -63,15 +61,8 @@ impl CloudDevice {
     }
 }
 
-/// Now, as the API writes times: `2016-06-10T15:00:07.100Z`.
-pub(super) fn now_iso8601() -> String {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    iso8601(since.as_secs(), since.subsec_millis())
-}
-
-fn iso8601(seconds: u64, millis: u32) -> String {
+/// A time as the API writes times: `2016-06-10T15:00:07.100Z`.
+pub(super) fn iso8601(seconds: u64, millis: u32) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -367,10 +358,11 @@ impl Cloud {
         {
             return Response::json(400, &json!({"ok": false, "error": "Invalid name or notes"}));
         }
+        let updated_at = self.iso_now();
         let Some(device) = self.devices.get_mut(&id.to_ascii_lowercase()) else {
             return not_found();
         };
-        let mut answer = json!({"id": device.id, "updated_at": now_iso8601()});
+        let mut answer = json!({"id": device.id, "updated_at": updated_at});
         if let Some(name) = name {
             device.name = Some(name.to_owned());
             answer["name"] = json!(name);
@@ -436,21 +428,27 @@ mod tests {
         if let Some(email) = scope {
             let create =
                 format!("client_id=client&client_secret=secret&email={email}&no_password=true");
-            cloud.handle(&request("POST", "/v1/products/1234/customers", "", &create));
+            cloud.handle(
+                0,
+                &request("POST", "/v1/products/1234/customers", "", &create),
+            );
             form.push_str(&format!("&scope=customer={email}"));
         }
-        let r = cloud.handle(&request("POST", "/oauth/token", "", &form));
+        let r = cloud.handle(0, &request("POST", "/oauth/token", "", &form));
         assert_eq!(r.status, 200);
         body(&r)["access_token"].as_str().unwrap().to_owned()
     }
 
     fn claim_code(cloud: &mut Cloud, customer_token: &str) -> String {
-        let r = cloud.handle(&request(
-            "POST",
-            "/v1/products/1234/device_claims",
-            customer_token,
-            "",
-        ));
+        let r = cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/1234/device_claims",
+                customer_token,
+                "",
+            ),
+        );
         body(&r)["claim_code"].as_str().unwrap().to_owned()
     }
 
@@ -460,15 +458,18 @@ mod tests {
         cloud.manufacture(&ID.to_uppercase());
         cloud.manufacture(OTHER);
         let product = token(&mut cloud, None);
-        let r = cloud.handle(&request(
-            "POST",
-            "/v1/products/1234/devices",
-            &product,
-            &format!(
-                r#"{{"ids":["{}","{OTHER}","0123456789abcdef01234567","nope"]}}"#,
-                ID.to_uppercase()
+        let r = cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/1234/devices",
+                &product,
+                &format!(
+                    r#"{{"ids":["{}","{OTHER}","0123456789abcdef01234567","nope"]}}"#,
+                    ID.to_uppercase()
+                ),
             ),
-        ));
+        );
         assert_eq!(r.status, 200);
         assert_eq!(
             body(&r),
@@ -476,12 +477,15 @@ mod tests {
                    "nonmemberDeviceIds": [], "invalidDeviceIds": ["0123456789abcdef01234567", "nope"]})
         );
         // One id, form-encoded, again: already a member.
-        let again = cloud.handle(&request(
-            "POST",
-            "/v1/products/product-1234/devices",
-            &product,
-            &format!("id={ID}"),
-        ));
+        let again = cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/product-1234/devices",
+                &product,
+                &format!("id={ID}"),
+            ),
+        );
         assert_eq!(body(&again)["existingDeviceIds"], json!([ID]));
         assert_eq!(body(&again)["updated"], 0);
     }
@@ -498,20 +502,21 @@ mod tests {
             ("DELETE", format!("/v1/products/1234/devices/{ID}/owner")),
             ("DELETE", format!("/v1/products/1234/devices/{ID}")),
         ] {
-            let r = cloud.handle(&request(
-                method,
-                &path,
-                &customer,
-                &format!(r#"{{"id":"{ID}"}}"#),
-            ));
+            let r = cloud.handle(
+                0,
+                &request(method, &path, &customer, &format!(r#"{{"id":"{ID}"}}"#)),
+            );
             assert_eq!(r.status, 403, "{method} {path}");
         }
-        let missing = cloud.handle(&Request {
-            headers: BTreeMap::new(),
-            ..request("GET", "/v1/products/1234/devices", "", "")
-        });
+        let missing = cloud.handle(
+            0,
+            &Request {
+                headers: BTreeMap::new(),
+                ..request("GET", "/v1/products/1234/devices", "", "")
+            },
+        );
         assert_eq!(missing.status, 400);
-        let invalid = cloud.handle(&request("GET", "/v1/products/1234/devices", "0123", ""));
+        let invalid = cloud.handle(0, &request("GET", "/v1/products/1234/devices", "0123", ""));
         assert_eq!(invalid.status, 401);
     }
 
@@ -523,45 +528,53 @@ mod tests {
         let customer = token(&mut cloud, Some("kim@example.com"));
         let path = format!("/v1/products/1234/devices/{ID}");
         assert_eq!(
-            cloud.handle(&request("GET", &path, &product, "")).status,
+            cloud.handle(0, &request("GET", &path, &product, "")).status,
             404,
             "not imported"
         );
-        cloud.handle(&request(
-            "POST",
-            "/v1/products/1234/devices",
-            &product,
-            &format!("id={ID}"),
-        ));
-        let unowned = body(&cloud.handle(&request("GET", &path, &product, "")));
+        cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/1234/devices",
+                &product,
+                &format!("id={ID}"),
+            ),
+        );
+        let unowned = body(&cloud.handle(0, &request("GET", &path, &product, "")));
         assert_eq!(
             (unowned["online"].clone(), unowned.get("owner")),
             (json!(false), None)
         );
 
         let code = claim_code(&mut cloud, &customer);
-        assert!(cloud.device_connected(ID, Some(&code)));
+        assert!(cloud.device_connected(0, ID, Some(&code)));
         let upper = format!("/v1/products/1234/devices/{}", ID.to_uppercase());
-        let owned = body(&cloud.handle(&request("GET", &upper, &product, "")));
+        let owned = body(&cloud.handle(0, &request("GET", &upper, &product, "")));
         assert_eq!(owned["owner"], "kim@example.com");
         assert_eq!(owned["online"], true);
         assert!(owned["last_heard"].as_str().unwrap().ends_with('Z'));
 
-        let released = cloud.handle(&request("DELETE", &format!("{path}/owner"), &product, ""));
+        let released = cloud.handle(
+            0,
+            &request("DELETE", &format!("{path}/owner"), &product, ""),
+        );
         assert_eq!(
             (released.status, body(&released)),
             (200, json!({"ok": true}))
         );
-        let after = body(&cloud.handle(&request("GET", &path, &product, "")));
+        let after = body(&cloud.handle(0, &request("GET", &path, &product, "")));
         assert_eq!(after.get("owner"), None);
-        let removed = cloud.handle(&request("DELETE", &path, &product, ""));
+        let removed = cloud.handle(0, &request("DELETE", &path, &product, ""));
         assert_eq!(removed.status, 204);
         assert_eq!(
-            cloud.handle(&request("GET", &path, &product, "")).status,
+            cloud.handle(0, &request("GET", &path, &product, "")).status,
             404
         );
         assert_eq!(
-            cloud.handle(&request("DELETE", &path, &product, "")).status,
+            cloud
+                .handle(0, &request("DELETE", &path, &product, ""))
+                .status,
             404
         );
     }
@@ -577,22 +590,28 @@ mod tests {
         }
         cloud.manufacture(ID); // made, never imported: not listed
         let all = serde_json::to_string(&ids).unwrap();
-        cloud.handle(&request(
-            "POST",
-            "/v1/products/1234/devices",
-            &product,
-            &format!(r#"{{"ids":{all}}}"#),
-        ));
+        cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/1234/devices",
+                &product,
+                &format!(r#"{{"ids":{all}}}"#),
+            ),
+        );
         let code = claim_code(&mut cloud, &customer);
-        assert!(cloud.device_connected(&ids[4], Some(&code)));
+        assert!(cloud.device_connected(0, &ids[4], Some(&code)));
 
         let page = |cloud: &mut Cloud, query: &str| {
-            body(&cloud.handle(&request(
-                "GET",
-                &format!("/v1/products/1234/devices?{query}"),
-                &product,
-                "",
-            )))
+            body(&cloud.handle(
+                0,
+                &request(
+                    "GET",
+                    &format!("/v1/products/1234/devices?{query}"),
+                    &product,
+                    "",
+                ),
+            ))
         };
         let first = page(&mut cloud, "per_page=2");
         assert_eq!(
@@ -618,18 +637,24 @@ mod tests {
         let product = token(&mut cloud, None);
         let customer = token(&mut cloud, Some("kim@example.com"));
         let stranger = token(&mut cloud, Some("lee@example.com"));
-        cloud.handle(&request(
-            "POST",
-            "/v1/products/1234/devices",
-            &product,
-            &format!("id={ID}"),
-        ));
-        let r = cloud.handle(&request(
-            "PUT",
-            &format!("/v1/products/1234/devices/{ID}"),
-            &product,
-            r#"{"name":"hall_lamp","notes":"batch 7"}"#,
-        ));
+        cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/1234/devices",
+                &product,
+                &format!("id={ID}"),
+            ),
+        );
+        let r = cloud.handle(
+            0,
+            &request(
+                "PUT",
+                &format!("/v1/products/1234/devices/{ID}"),
+                &product,
+                r#"{"name":"hall_lamp","notes":"batch 7"}"#,
+            ),
+        );
         assert_eq!(r.status, 200);
         assert_eq!(
             (body(&r)["name"].clone(), body(&r)["notes"].clone()),
@@ -638,20 +663,22 @@ mod tests {
         assert!(body(&r)["updated_at"].is_string());
 
         let code = claim_code(&mut cloud, &customer);
-        assert!(cloud.device_connected(ID, Some(&code)));
+        assert!(cloud.device_connected(0, ID, Some(&code)));
         let path = format!("/v1/devices/{ID}");
         assert_eq!(
             cloud
-                .handle(&request("PUT", &path, &stranger, "name=mine"))
+                .handle(0, &request("PUT", &path, &stranger, "name=mine"))
                 .status,
             403
         );
-        let renamed = cloud.handle(&request("PUT", &path, &customer, "name=desk_lamp"));
+        let renamed = cloud.handle(0, &request("PUT", &path, &customer, "name=desk_lamp"));
         assert_eq!(body(&renamed)["name"], "desk_lamp");
-        let seen = body(&cloud.handle(&request("GET", &path, &customer, "")));
+        let seen = body(&cloud.handle(0, &request("GET", &path, &customer, "")));
         assert_eq!(seen["name"], "desk_lamp");
         assert_eq!(
-            cloud.handle(&request("PUT", &path, &customer, "{}")).status,
+            cloud
+                .handle(0, &request("PUT", &path, &customer, "{}"))
+                .status,
             400
         );
     }
@@ -670,32 +697,38 @@ mod tests {
             claim_takes_over: false,
         });
         let code = claim_code(&mut cloud, &first);
-        assert!(!cloud.device_connected(ID, Some(&code)), "not imported yet");
-        cloud.handle(&request(
-            "POST",
-            "/v1/products/1234/devices",
-            &product,
-            &format!("id={ID}"),
-        ));
         assert!(
-            cloud.device_connected(ID, Some(&code)),
+            !cloud.device_connected(0, ID, Some(&code)),
+            "not imported yet"
+        );
+        cloud.handle(
+            0,
+            &request(
+                "POST",
+                "/v1/products/1234/devices",
+                &product,
+                &format!("id={ID}"),
+            ),
+        );
+        assert!(
+            cloud.device_connected(0, ID, Some(&code)),
             "the unused code works once imported"
         );
 
         // By default a second customer's code does not take the device over.
         let code = claim_code(&mut cloud, &second);
-        assert!(!cloud.device_connected(ID, Some(&code)));
+        assert!(!cloud.device_connected(0, ID, Some(&code)));
         assert_eq!(
-            body(&cloud.handle(&request("GET", &path, &product, "")))["owner"],
+            body(&cloud.handle(0, &request("GET", &path, &product, "")))["owner"],
             "kim@example.com"
         );
         cloud.set_product_rules(ProductRules {
             import_required: true,
             claim_takes_over: true,
         });
-        assert!(cloud.device_connected(ID, Some(&code)));
+        assert!(cloud.device_connected(0, ID, Some(&code)));
         assert_eq!(
-            body(&cloud.handle(&request("GET", &path, &product, "")))["owner"],
+            body(&cloud.handle(0, &request("GET", &path, &product, "")))["owner"],
             "lee@example.com"
         );
     }
@@ -706,13 +739,16 @@ mod tests {
         let customer = token(&mut cloud, Some("kim@example.com"));
         let product = token(&mut cloud, None);
         let code = claim_code(&mut cloud, &customer);
-        assert!(cloud.device_connected(ID, Some(&code)));
-        let r = cloud.handle(&request(
-            "GET",
-            &format!("/v1/products/1234/devices/{ID}"),
-            &product,
-            "",
-        ));
+        assert!(cloud.device_connected(0, ID, Some(&code)));
+        let r = cloud.handle(
+            0,
+            &request(
+                "GET",
+                &format!("/v1/products/1234/devices/{ID}"),
+                &product,
+                "",
+            ),
+        );
         assert_eq!(
             (r.status, body(&r)["owner"].clone()),
             (200, json!("kim@example.com"))

@@ -512,6 +512,12 @@ impl Configure {
                     }
                 }
                 ConfigureStage::Send(exchange) => {
+                    // The key's reply may just have shown that the firmware never ends its
+                    // bodies: 0.6, which cannot store enterprise settings.
+                    let unsent = exchange.transmit().is_none() && exchange.ready_to_send(ctx.now);
+                    if unsent && self.enterprise && ctx.session.ending == BodyEnding::Never {
+                        return (true, Some(Err(Error::FirmwareTooOld)));
+                    }
                     moved |= step_exchange(exchange, ctx);
                     return match exchange.take_outcome() {
                         None => (moved, None),
@@ -798,13 +804,13 @@ struct Polling {
     failures: u32,
 }
 
+/// Looks at the device's own network. The first look comes [`policy::DEVICE_WATCH_MS`] after
+/// the wait began, when a device that took `connect-ap` has long taken its access point down:
+/// the same device answering then is in setup mode (it never left, or it came back).
 #[derive(Debug)]
 struct Watch {
     look: Option<Exchange>,
     next_at: u64,
-    /// The device was unreachable at least once since the wait began: an answer now means it
-    /// came back, not that it is still tearing its access point down.
-    seen_gone: bool,
 }
 
 impl WaitForCloud {
@@ -830,7 +836,6 @@ impl WaitForCloud {
             watch: watch.then_some(Watch {
                 look: None,
                 next_at: now + policy::DEVICE_WATCH_MS,
-                seen_gone: false,
             }),
             owned: false,
             online_event: false,
@@ -1031,14 +1036,10 @@ impl WaitForCloud {
                 if let Some(outcome) = exchange.take_outcome() {
                     watch.look = None;
                     moved = true;
-                    match outcome {
-                        Ok(Ending::Reply(Reply::DeviceId(info)))
-                            if info.id == self.device_id && watch.seen_gone =>
-                        {
-                            return (true, Some(Err(Error::JoinFailed)))
+                    if let Ok(Ending::Reply(Reply::DeviceId(info))) = outcome {
+                        if info.id == self.device_id {
+                            return (true, Some(Err(Error::JoinFailed)));
                         }
-                        Ok(_) => {}
-                        Err(_) => watch.seen_gone = true,
                     }
                 }
             }
