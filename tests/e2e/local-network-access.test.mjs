@@ -9,7 +9,8 @@ import { chromium } from "playwright-core";
 import { httpsSite, root, startSim } from "./support.mjs";
 
 const shots = path.join(root, "target/e2e-screenshots");
-const PORTS = { device: 8280, tcp: 8281, cloud: 8282, control: 8283, backend: 8284 };
+// The simulator's ports, free ones it took (filled in before the tests run).
+const PORTS = {};
 
 let sim;
 let https;
@@ -28,11 +29,13 @@ function page(attributes) {
 before(async () => {
   mkdirSync(shots, { recursive: true });
   sim = await startSim([
-    "--http", `127.0.0.1:${PORTS.device}`, "--tcp", `127.0.0.1:${PORTS.tcp}`,
-    "--cloud", `127.0.0.1:${PORTS.cloud}`, "--control", `127.0.0.1:${PORTS.control}`,
-    "--backend", `127.0.0.1:${PORTS.backend}`, "--key", path.join(root, "tests/fixtures/device-1024.pem"),
+    "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--cloud", "127.0.0.1:0", "--control", "127.0.0.1:0",
+    "--backend", "127.0.0.1:0", "--key", path.join(root, "tests/fixtures/device-1024.pem"),
     "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
   ]);
+  const { devices: [device], cloud, control, backend } = sim.addresses;
+  const port = (address) => new URL(address).port;
+  Object.assign(PORTS, { device: port(device.http), cloud: port(cloud), control: port(control), backend: port(backend) });
   let origin;
   ({ server: https, origin } = await httpsSite((url, req, res) => {
     if (!url.pathname.startsWith("/case/")) return false;

@@ -1,5 +1,6 @@
 // The demo page (www/) driven as a person would, in Debian's Chromium through
-// playwright-core, against softap-sim serving the page, the device and the cloud.
+// playwright-core, against softap-sim (the device and the cloud); the test serves the page,
+// pointed at the free ports the simulator took.
 // Screenshots of every step go to target/e2e-screenshots/.
 //
 // Run: node --test tests/e2e/   (make test does, after building pkg/ and the simulator)
@@ -8,26 +9,30 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { root, startSim } from "./support.mjs";
+import { demoSite, root, startSim } from "./support.mjs";
 
 const shots = path.join(root, "target/e2e-screenshots");
-const PAGE = "http://127.0.0.1:8080/";
-const CONTROL = "http://127.0.0.1:8183";
+// The demo page and the simulator's control address: free ports, set before the tests run.
+let PAGE;
+let CONTROL;
 
 let sim;
+let demo;
 let browser;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  // The demo's addresses (www/index.html names them), with quicker joins.
+  // Free ports, with quicker joins; the demo page is served pointed at them.
   sim = await startSim([
-    "--http", "127.0.0.1:8180", "--tcp", "127.0.0.1:8181", "--cloud", "127.0.0.1:8182",
-    "--control", "127.0.0.1:8183", "--backend", "127.0.0.1:8184",
-    "--www", `127.0.0.1:8080=${path.join(root, "www")}`, "--pkg", path.join(root, "pkg"),
+    "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--cloud", "127.0.0.1:0",
+    "--control", "127.0.0.1:0", "--backend", "127.0.0.1:0",
     "--key", path.join(root, "tests/fixtures/device-1024.pem"),
     "--scan-entry-ms", "5", "--scan-ms", "20", "--teardown-ms", "50", "--join-ms", "200",
     "--relisten-ms", "300",
   ]);
+  CONTROL = sim.addresses.control;
+  demo = await demoSite(sim.addresses);
+  PAGE = demo.url;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -37,6 +42,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  demo?.server.close();
   sim?.kill();
 });
 
