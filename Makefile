@@ -11,7 +11,8 @@ help:
 	@echo "make demo    build pkg/ and the simulator, and start the simulator"
 	@echo "make test    every test: native, then in headless Chromium"
 	@echo "make bench   size and speed figures, as 'name: value' lines"
-	@echo "make device-page   the page a device serves, and its firmware handler (target/device-page/)"
+	@echo "make device-page DEVICE_PAGE='--allow-origin https://your.site [--product NAME] [--lang en,de]'"
+	@echo "             the page a device serves, and its firmware handler (target/device-page/)"
 	@echo "make fuzz    a short run of every fuzz target (nightly Rust)"
 
 setup:
@@ -20,8 +21,8 @@ setup:
 pkg: setup
 	@scripts/build-pkg.sh
 
-device-page: pkg
-	@node scripts/device-page.mjs
+device-page:
+	@node scripts/device-page.mjs $(DEVICE_PAGE)
 
 demo: pkg
 	@scripts/demo.sh

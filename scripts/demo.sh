@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source .tools/env
 $CARGO build --quiet -p softap-sim
-# The page the device itself serves (Safari, iPhones, Firefox): the relay flavour.
-node scripts/device-page.mjs --flavour relay >/dev/null
+# The page the device itself serves (Safari, iPhones, Firefox), returning to the demo page.
+node scripts/device-page.mjs --allow-origin http://127.0.0.1:8080 --product "Lumen lamp" >/dev/null
 cat <<TEXT
 
 softap-web demo
@@ -26,5 +26,5 @@ Ctrl-C stops it.
 TEXT
 exec target/debug/softap-sim --http 127.0.0.1:8180 --tcp 127.0.0.1:8181 --cloud 127.0.0.1:8182 \
   --control 127.0.0.1:8183 --backend 127.0.0.1:8184 --www 127.0.0.1:8080=www --pkg pkg \
-  --device-page target/device-page/relay \
+  --device-page target/device-page \
   "$@"
