@@ -520,7 +520,7 @@ function inside() {
       assert.equal((await requests(0)).filter((r) => r === "GET /device-id").length, 1);
     });
 
-    await t.test("links with a foreign way back: refused, and nothing reaches the device", async () => {
+    await t.test("links with a foreign way back or a crafted claim code: refused, and nothing reaches the device", async () => {
       const sealed = `&fp=${"ab".repeat(32)}&ssid=Home+WiFi&sec=4194310&pwd=${"ab".repeat(128)}`;
       for (const [name, away, extra] of [
         ["foreign", "https://evil.example/phish", ""],
@@ -536,6 +536,14 @@ function inside() {
         assert.equal(await engine.run(() => location.hash), "", "the fragment left the address bar");
         assert.deepEqual(await requests(0), [], name);
       }
+      // A claim code that would add a key to the set body: refused before anything is sent;
+      // the way back (an allowed origin) says why.
+      await reset(0);
+      const injected = `v=1&cc=${encodeURIComponent('x","k":"cc","v":"INJECTED')}&back=${encodeURIComponent(backPage())}`;
+      await engine.goto(`${DEVICE}/setup?r=injected#${injected}`);
+      await until(engine, "the refusal", pageText, "The setup link was incomplete");
+      assert.equal(await engine.run(() => document.getElementById("back").href), `${backPage()}#softap=1&result=error&code=handoff-invalid`);
+      assert.deepEqual(await requests(0), [], "injected");
     });
 
     await t.test("sealed mode: the network named in the link, sent only once the customer confirms it", async () => {
