@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { deviceClient, END_GRACE_MS } from "../../www/device/logic.js";
+import { createPublicKey } from "node:crypto";
+import { configureBody, deviceClient, END_GRACE_MS } from "../../www/device/logic.js";
+import { readKey } from "../../www/seal.js";
 import { TEXT_KEYS } from "../../www/device/texts.js";
 import { root } from "./support.mjs";
 
@@ -132,6 +134,21 @@ test("the page learns whether the device ends its bodies: 0.7 does, 0.6 never do
   assert.deepEqual(await six.device.call("device-id"), { deviceId: { id: "3a0020001847333531323bcf", claimed: false } });
   assert.equal(six.device.firmware(), "0.6");
   assert.ok(six.pauses.includes(END_GRACE_MS));
+});
+
+test("enterprise on firmware that never ends its bodies (0.6) is refused before anything is sent", async () => {
+  const six = client([({ signal }) => new Response(body([ID], { open: true, signal }))]);
+  await six.device.call("device-id");
+  const pem = readFileSync(path.join(root, "tests/fixtures/device-1024.pem"));
+  const key = readKey(new Uint8Array(createPublicKey(pem).export({ type: "spki", format: "der" })));
+  const peap = { ssid: "Corp", security: 37748742, eap: "peap", innerIdentity: "alice", password: "s3cret!" };
+  assert.throws(() => configureBody(peap, key, six.device.firmware()), { code: "firmware-too-old" });
+  // WPA2 goes to 0.6 as to 0.7.
+  assert.match(configureBody({ ssid: "Home", security: 4194310, password: "correct horse" }, key, six.device.firmware()),
+    /^\{"idx":0,"ssid":"Home","pwd":"[0-9a-f]{256}","sec":4194310\}$/);
+  const seven = client([() => new Response(body([ID]))]);
+  await seven.device.call("device-id");
+  assert.match(configureBody(peap, key, seven.device.firmware()), /"eap":25,"ii":"alice"\}$/);
 });
 
 test("requests: reads are plain GETs, writes urlencoded POSTs (no preflight, past the firmware's routing)", async () => {
