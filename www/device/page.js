@@ -20,7 +20,7 @@ const fragment = location.hash;
 // The claim code and any sealed password leave the address bar and the history at once.
 history.replaceState(null, "", location.pathname);
 const langs = Object.keys(CONFIG.texts);
-let lang = [...navigator.languages].map((l) => l.slice(0, 2).toLowerCase()).find((l) => CONFIG.texts[l]) || langs[0];
+let lang = [...(navigator.languages || [])].map((l) => l.slice(0, 2).toLowerCase()).find((l) => CONFIG.texts[l]) || langs[0];
 const $ = (id) => document.getElementById(id);
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** A text with its {values}, escaped for HTML unless `text` (for textContent). */
