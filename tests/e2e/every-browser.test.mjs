@@ -67,9 +67,11 @@ exec "$0" --test --test-reporter=spec --test-concurrency=1 "$1"`;
     }
     const code = await new Promise((resolve) => child.on("exit", resolve));
     assert.equal(code, 0, `the tests in the namespace failed:\n${output.slice(-6000)}`);
-    // Every engine ran there, and nothing failed or was left out.
+    // Every engine ran there, with its scenarios, and nothing failed or was left out.
     const count = (what) => Number(new RegExp(`^ℹ ${what} (\\d+)$`, "m").exec(output)?.[1]);
-    assert.deepEqual([count("tests"), count("pass"), count("fail"), count("cancelled"), count("skipped")], [3, 3, 0, 0, 0], output.slice(-6000));
+    assert.ok(count("tests") > 30, output.slice(-6000));
+    assert.deepEqual([count("pass"), count("fail"), count("cancelled"), count("skipped")], [count("tests"), 0, 0, 0]);
+    for (const engine of ["chromium", "webkit", "firefox"]) assert.match(output, new RegExp(`^✔ ${engine}: `, "m"));
   });
 } else {
   inside();
