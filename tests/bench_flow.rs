@@ -1,7 +1,9 @@
 //! `make bench`: a WPA2 setup through `SetupFlow` against softap-sim with 100 ms latency on
 //! every device request. Prints `flow_requests`, `flow_wall_ms` and `flow_sim_floor_ms` (what
-//! the simulator itself spends: latencies, scan and configure delays, leaving and joining).
-//! Asserts only what does not depend on time: the exact requests the protocol needs.
+//! the simulator itself spends: latencies, scan and configure delays, leaving and joining),
+//! what the browser alone adds per request, and `claim_detect_ms`: from the simulated cloud
+//! marking the device online and claimed to the flow's `claimed` event. Asserts only what
+//! does not depend on time: the exact requests the protocol needs.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Object, Reflect};
@@ -16,9 +18,8 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod support;
-use support::{http, js, BACKEND, CLOUD, CONTROL, DEVICES};
+use support::{http, js};
 
-const DEVICE: &str = DEVICES[0];
 const LATENCY_MS: u64 = 100;
 
 #[wasm_bindgen]
@@ -31,31 +32,47 @@ extern "C" {
 
 #[wasm_bindgen_test]
 async fn bench_wpa2_flow_with_100ms_latency() {
-    http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
+    let sim = require_sim!();
+    let (control, device) = (sim.control.as_str(), sim.devices[0].as_str());
+    http("POST", &format!("{control}/reset?device=0&release=1"), None).await;
     let token = http(
         "POST",
-        &format!("{BACKEND}/customer-token"),
+        &format!("{}/customer-token", sim.backend),
         Some(r#"{"customer":"bench@example.com"}"#),
     )
     .await;
     let cloud = Cloud::new(js(
-        &json!({"apiUrl": CLOUD, "accessToken": token["access_token"], "productId": 4242}),
+        &json!({"apiUrl": sim.cloud, "accessToken": token["access_token"], "productId": 4242}),
     ))
     .unwrap();
     let options = Object::new();
     Reflect::set(
         &options,
         &"device".into(),
-        &JsValue::from(SoftAp::new(Some(js(&json!({"baseUrl": DEVICE})))).unwrap()),
+        &JsValue::from(SoftAp::new(Some(js(&json!({"baseUrl": device})))).unwrap()),
     )
     .unwrap();
     Reflect::set(&options, &"cloud".into(), &JsValue::from(cloud)).unwrap();
+    // When the `claimed` progress came, on this page's clock.
+    let claimed_at = std::rc::Rc::new(std::cell::Cell::new(0.0));
+    let mark = claimed_at.clone();
+    let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        if Reflect::get(&event, &"step".into())
+            .unwrap()
+            .as_string()
+            .as_deref()
+            == Some("claimed")
+        {
+            mark.set(now());
+        }
+    });
+    Reflect::set(&options, &"onProgress".into(), on_progress.as_ref()).unwrap();
     let flow = SetupFlow::new(options.into()).unwrap();
     // Online, before the customer switches networks: not part of the device flow.
     JsFuture::from(flow.prepare(None)).await.unwrap();
     http(
         "POST",
-        &format!("{CONTROL}/faults?device=0"),
+        &format!("{control}/faults?device=0"),
         Some(&json!({"latency_ms": LATENCY_MS}).to_string()),
     )
     .await;
@@ -90,7 +107,16 @@ async fn bench_wpa2_flow_with_100ms_latency() {
         .await
         .unwrap();
     log(&format!("flow_cloud_check_ms: {}", (now() - again).round()));
-    let state = http("GET", &format!("{CONTROL}/state"), None).await["devices"][0].clone();
+    // The simulator's clock against this page's: /state answered between `asked` and now.
+    let asked = now();
+    let whole = http("GET", &format!("{control}/state"), None).await;
+    let offset = (asked + now()) / 2.0 - whole["now"].as_f64().unwrap();
+    let state = whole["devices"][0].clone();
+    let online_at = state["onlineAt"].as_f64().unwrap() + offset;
+    log(&format!(
+        "claim_detect_ms: {:.0}",
+        (claimed_at.get() - online_at).max(0.0)
+    ));
     let paths: Vec<&str> = state["log"]
         .as_array()
         .unwrap()
@@ -125,25 +151,36 @@ async fn bench_wpa2_flow_with_100ms_latency() {
 
     // What the browser itself adds to one device request at this latency, without the
     // library: the median of plain `fetch`es of `/version` from the same page.
-    http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
+    http("POST", &format!("{control}/reset?device=0&release=1"), None).await;
     http(
         "POST",
-        &format!("{CONTROL}/faults?device=0"),
+        &format!("{control}/faults?device=0"),
         Some(&json!({"latency_ms": LATENCY_MS}).to_string()),
     )
     .await;
     let mut bare = Vec::new();
     for _ in 0..9 {
         let at = now();
-        http("GET", &format!("{DEVICE}/version"), None).await;
+        http("GET", &format!("{device}/version"), None).await;
         bare.push(now() - at - LATENCY_MS as f64);
     }
     bare.sort_by(f64::total_cmp);
     let browser_ms = bare[bare.len() / 2];
+    let mut keys = Vec::new();
+    for _ in 0..5 {
+        let at = now();
+        http("GET", &format!("{device}/public-key"), None).await;
+        keys.push(now() - at - LATENCY_MS as f64);
+    }
+    keys.sort_by(f64::total_cmp);
+    log(&format!(
+        "browser_public_key_overhead_ms: {:.1}",
+        keys[keys.len() / 2]
+    ));
     log(&format!("browser_request_overhead_ms: {browser_ms:.1}"));
     log(&format!(
         "flow_overhead_beyond_browser_ms: {:.0}",
         wall_ms - floor as f64 - browser_ms * paths.len() as f64
     ));
-    http("POST", &format!("{CONTROL}/reset?device=0"), None).await;
+    http("POST", &format!("{control}/reset?device=0&release=1"), None).await;
 }

@@ -8,19 +8,24 @@ use serde_json::{json, Value};
 use softap_web::web::cloud::Cloud;
 use softap_web::web::softap::SoftAp;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod support;
-use support::{http, js, rust, BACKEND, CLOUD, CONTROL, DEVICES, PRODUCT};
+use support::{http, js, rust, PRODUCT};
+
+fn sim() -> support::Sim {
+    support::sim().expect("checked by require_sim!")
+}
 
 const OTHER_KEY_FINGERPRINT: &str =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 async fn state(device: usize) -> Value {
-    http("GET", &format!("{CONTROL}/state"), None).await["devices"][device].clone()
+    http("GET", &format!("{}/state", sim().control), None).await["devices"][device].clone()
 }
 
 /// One field of every entry of a device's request log.
@@ -30,13 +35,19 @@ async fn log_field(device: usize, field: &str) -> Vec<Value> {
 }
 
 async fn reset(device: usize) {
-    http("POST", &format!("{CONTROL}/reset?device={device}"), None).await;
+    // Released in the cloud too: every test starts from an unowned device.
+    http(
+        "POST",
+        &format!("{}/reset?device={device}&release=1", sim().control),
+        None,
+    )
+    .await;
 }
 
 async fn faults(device: usize, faults: Value) {
     http(
         "POST",
-        &format!("{CONTROL}/faults?device={device}"),
+        &format!("{}/faults?device={device}", sim().control),
         Some(&faults.to_string()),
     )
     .await;
@@ -61,7 +72,7 @@ fn step(error: &JsValue) -> String {
 }
 
 fn device(index: usize, extra: Value) -> SoftAp {
-    let mut options = json!({ "baseUrl": DEVICES[index] });
+    let mut options = json!({ "baseUrl": sim().devices[index] });
     options
         .as_object_mut()
         .unwrap()
@@ -72,12 +83,11 @@ fn device(index: usize, extra: Value) -> SoftAp {
 async fn cloud_for(customer: &str) -> Cloud {
     let token = http(
         "POST",
-        &format!("{BACKEND}/customer-token"),
+        &format!("{}/customer-token", sim().backend),
         Some(&json!({"customer": customer}).to_string()),
     )
     .await;
-    let options =
-        json!({ "apiUrl": CLOUD, "accessToken": token["access_token"], "productId": PRODUCT });
+    let options = json!({ "apiUrl": sim().cloud, "accessToken": token["access_token"], "productId": PRODUCT });
     Cloud::new(js(&options)).unwrap()
 }
 
@@ -113,6 +123,7 @@ async fn claim_code(cloud: &Cloud) -> String {
 
 #[wasm_bindgen_test]
 async fn wpa2_setup_end_to_end_with_claim_verification() {
+    require_sim!();
     reset(0).await;
     let cloud = cloud_for("wpa2@example.com").await;
     let claim = rust(await_js(cloud.create_claim_code()).await.unwrap());
@@ -152,6 +163,7 @@ async fn wpa2_setup_end_to_end_with_claim_verification() {
 
 #[wasm_bindgen_test]
 async fn open_peap_and_eap_tls_networks_arrive_decrypted() {
+    require_sim!();
     reset(0).await;
     let soft_ap = device(0, json!({}));
     await_js(soft_ap.configure(js(&json!({"ssid": "Guest"}))))
@@ -216,6 +228,7 @@ async fn open_peap_and_eap_tls_networks_arrive_decrypted() {
 
 #[wasm_bindgen_test]
 async fn peap_and_eap_tls_setups_end_to_end() {
+    require_sim!();
     let networks = [
         json!({"ssid": "Corp", "security": "wpa2_enterprise", "eap": "peap",
                "innerIdentity": "alice", "password": "enterprise secret"}),
@@ -241,6 +254,7 @@ async fn peap_and_eap_tls_setups_end_to_end() {
 
 #[wasm_bindgen_test]
 async fn non_ascii_ssid_and_password() {
+    require_sim!();
     reset(0).await;
     let soft_ap = device(0, json!({}));
     let network = json!({"ssid": "Café Übersee", "security": "wpa2_aes", "password": "grüße-123"});
@@ -254,6 +268,7 @@ async fn non_ascii_ssid_and_password() {
 
 #[wasm_bindgen_test]
 async fn firmware_0_6_unterminated_replies_and_its_single_socket() {
+    require_sim!();
     reset(2).await;
     let soft_ap = device(2, json!({"timeoutMs": 3000}));
     // Each reply never ends; the client stops at the first whole JSON value and lets go of
@@ -293,6 +308,7 @@ async fn firmware_0_6_unterminated_replies_and_its_single_socket() {
 
 #[wasm_bindgen_test]
 async fn dropped_connections_and_busy_503s_are_retried() {
+    require_sim!();
     reset(0).await;
     faults(
         0,
@@ -313,6 +329,7 @@ async fn dropped_connections_and_busy_503s_are_retried() {
 
 #[wasm_bindgen_test]
 async fn latency_slows_but_does_not_break() {
+    require_sim!();
     reset(0).await;
     faults(0, json!({"latency_ms": 200})).await;
     let soft_ap = device(0, json!({}));
@@ -323,6 +340,7 @@ async fn latency_slows_but_does_not_break() {
 
 #[wasm_bindgen_test]
 async fn a_timeout_is_retried_then_reported_with_its_step() {
+    require_sim!();
     reset(0).await;
     faults(0, json!({"latency_ms": 1500})).await;
     let soft_ap = device(0, json!({"timeoutMs": 300, "retries": 1}));
@@ -334,6 +352,7 @@ async fn a_timeout_is_retried_then_reported_with_its_step() {
 
 #[wasm_bindgen_test]
 async fn a_lost_connect_reply_means_probably_connecting_and_is_never_resent() {
+    require_sim!();
     reset(1).await;
     let cloud = cloud_for("lost@example.com").await;
     let code = claim_code(&cloud).await;
@@ -360,21 +379,24 @@ async fn a_lost_connect_reply_means_probably_connecting_and_is_never_resent() {
 
 #[wasm_bindgen_test]
 async fn a_reboot_mid_flow_is_ridden_out() {
+    require_sim!();
     reset(0).await;
     faults(0, json!({"reboot_after": "set", "reboot_ms": 300})).await;
     let soft_ap = device(0, json!({"retries": 6}));
-    await_js(soft_ap.set_claim_code("rebooting-device-code".into()))
+    let code = format!("rebooting+device/code{}", "x".repeat(42));
+    await_js(soft_ap.set_claim_code(code.clone()))
         .await
         .unwrap();
     let info = rust(await_js(soft_ap.device_info()).await.unwrap());
     assert_eq!(info["claimed"], false);
     let s = state(0).await;
     assert_eq!(s["modes"], json!(["listening", "rebooting", "listening"]));
-    assert_eq!(s["claimCode"], "rebooting-device-code");
+    assert_eq!(s["claimCode"], code.as_str());
 }
 
 #[wasm_bindgen_test]
 async fn a_wrong_fingerprint_is_refused_before_any_secret_is_sent() {
+    require_sim!();
     reset(0).await;
     let soft_ap = device(0, json!({"expectedFingerprint": OTHER_KEY_FINGERPRINT}));
     let network = json!({"ssid": "Home WiFi", "security": "wpa2", "password": "correct horse"});
@@ -390,6 +412,7 @@ async fn a_wrong_fingerprint_is_refused_before_any_secret_is_sent() {
 
 #[wasm_bindgen_test]
 async fn invalid_input_is_refused_before_anything_is_sent() {
+    require_sim!();
     reset(0).await;
     let soft_ap = device(0, json!({}));
     let error = await_js(soft_ap.configure(js(
@@ -429,6 +452,7 @@ async fn an_unreachable_device_is_reported_as_such() {
 
 #[wasm_bindgen_test]
 async fn two_devices_of_one_installation() {
+    require_sim!();
     reset(0).await;
     reset(1).await;
     let cloud = cloud_for("home@example.com").await;
@@ -451,6 +475,7 @@ async fn two_devices_of_one_installation() {
 
 #[wasm_bindgen_test]
 async fn an_expired_token_and_a_cancelled_wait() {
+    require_sim!();
     let cloud = cloud_for("expiring@example.com").await;
     let controller = web_sys::AbortController::new().unwrap();
     let options = Object::new();
@@ -460,7 +485,12 @@ async fn an_expired_token_and_a_cancelled_wait() {
     controller.abort();
     assert_eq!(code(&await_js(waiting).await.unwrap_err()), "cancelled");
 
-    http("POST", &format!("{CONTROL}/cloud/expire-tokens"), None).await;
+    http(
+        "POST",
+        &format!("{}/cloud/expire-tokens", sim().control),
+        None,
+    )
+    .await;
     let error = await_js(cloud.create_claim_code()).await.unwrap_err();
     assert_eq!(
         (code(&error), step(&error)),
@@ -477,6 +507,7 @@ async fn an_expired_token_and_a_cancelled_wait() {
 
 #[wasm_bindgen_test]
 async fn a_wait_gives_up_at_its_deadline() {
+    require_sim!();
     let cloud = cloud_for("patient@example.com").await;
     let options = json!({"timeoutMs": 200, "intervalMs": 50});
     let error =
@@ -527,9 +558,23 @@ mod setup_flow {
 
     #[wasm_bindgen_test]
     async fn every_step_of_a_setup_is_reported_in_order() {
+        require_sim!();
         reset(0).await;
         let cloud = cloud_for("flow@example.com").await;
         let (flow, steps, _keep) = flow(0, Some(cloud), json!({}));
+        // The same progress, as `progress` events of the flow (an EventTarget).
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let record = events.clone();
+        let listener =
+            Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
+                let step = Reflect::get(&event.detail(), &"step".into())
+                    .unwrap()
+                    .as_string()
+                    .unwrap();
+                record.borrow_mut().push(step);
+            });
+        flow.add_event_listener("progress", listener.as_ref().unchecked_ref())
+            .unwrap();
         await_js(flow.prepare(None)).await.unwrap();
         await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))
             .await
@@ -556,6 +601,7 @@ mod setup_flow {
                 "claimed"
             ]
         );
+        assert_eq!(*events.borrow(), *steps.borrow());
         let s = state(0).await;
         assert_eq!(
             (s["id"].as_str(), s["claimedBy"].as_str()),
@@ -567,6 +613,7 @@ mod setup_flow {
 
     #[wasm_bindgen_test]
     async fn several_devices_of_one_installation_with_codes_fetched_ahead() {
+        require_sim!();
         reset(0).await;
         let cloud = cloud_for("installation@example.com").await;
         let (flow, _steps, _keep) = flow(0, Some(cloud), json!({}));
@@ -582,7 +629,7 @@ mod setup_flow {
                 // The next Photon, at the same address once the customer joins its network.
                 http(
                     "POST",
-                    &format!("{CONTROL}/reset?device=0&identity=new"),
+                    &format!("{}/reset?device=0&identity=new", sim().control),
                     None,
                 )
                 .await;
@@ -623,9 +670,10 @@ mod setup_flow {
 
     #[wasm_bindgen_test]
     async fn a_wrong_password_then_the_right_one_reuses_the_claim_code() {
+        require_sim!();
         reset(0).await;
         let claims = || async {
-            let s = http("GET", &format!("{CONTROL}/state"), None).await;
+            let s = http("GET", &format!("{}/state", sim().control), None).await;
             let log = s["cloud"]["log"].as_array().unwrap().clone();
             log.iter()
                 .filter(|e| {
@@ -667,6 +715,7 @@ mod setup_flow {
 
     #[wasm_bindgen_test]
     async fn cancel_rejects_what_is_pending_with_its_step() {
+        require_sim!();
         reset(0).await;
         faults(0, json!({"latency_ms": 2000})).await;
         let (flow, steps, _keep) = flow(0, None, json!({}));
@@ -683,6 +732,7 @@ mod setup_flow {
 
     #[wasm_bindgen_test]
     async fn an_unexpected_device_is_refused_before_configure() {
+        require_sim!();
         reset(0).await;
         let (flow, steps, _keep) = flow(
             0,

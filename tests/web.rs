@@ -6,7 +6,7 @@
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt, KeyIvInit};
 use rsa::pkcs1::DecodeRsaPrivateKey;
-use softap_web::protocol::{configure, hex, DeviceKey, NameOrNumber, NetworkOptions, Request};
+use softap_web::protocol::{configure, DeviceKey, NameOrNumber, NetworkOptions, Request};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -19,13 +19,13 @@ const CLIENT_KEY: &str = include_str!("fixtures/client-key.pem");
 fn device_hex() -> String {
     let mut blob = SPKI_1024.to_vec();
     blob.resize(294, 0);
-    hex::encode(&blob).to_uppercase()
+    hex::encode_upper(&blob)
 }
 
 fn decrypt(hex_text: &str) -> Vec<u8> {
     let private = rsa::PrivateKey::from_pkcs1_pem(PRIVATE_1024).unwrap();
     private
-        .pkcs1v15_decrypt(&hex::decode(hex_text).unwrap())
+        .decrypt(rsa::Pkcs1v15Encrypt, &hex::decode(hex_text).unwrap())
         .unwrap()
 }
 
@@ -135,4 +135,15 @@ async fn js_errors_carry_a_stable_code_name_step_and_field() {
         !js_field(&error, "message").unwrap().contains("short"),
         "no secret in the message"
     );
+}
+
+#[wasm_bindgen_test]
+fn a_malformed_option_throws_a_type_error_naming_it() {
+    use softap_web::web::softap::SoftAp;
+    let options =
+        js_sys::JSON::parse(r#"{"baseUrl":"http://192.168.0.1","timeoutMs":"soon"}"#).unwrap();
+    let error = SoftAp::new(Some(options)).err().unwrap();
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+    let message = js_field(&error, "message").unwrap();
+    assert!(message.contains("timeoutMs"), "{message}");
 }

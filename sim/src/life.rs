@@ -138,6 +138,8 @@ pub struct DeviceModel {
     tcp_served: u64,
     /// The command being answered: what it sets in motion once its reply is written.
     answering: Option<(String, Effect)>,
+    /// When it last came online.
+    online_at: Option<u64>,
 }
 
 impl DeviceModel {
@@ -156,7 +158,13 @@ impl DeviceModel {
             timers: Vec::new(),
             tcp_served: 0,
             answering: None,
+            online_at: None,
         }
+    }
+
+    /// When it last came online (joined and reached the cloud).
+    pub fn online_at(&self) -> Option<u64> {
+        self.online_at
     }
 
     /// Whether the access point is up.
@@ -363,6 +371,7 @@ impl DeviceModel {
                     self.device.mark_claimed();
                 }
                 self.joined = Some(ssid);
+                self.online_at = Some(now);
                 self.set_mode(Mode::Online);
             }
             // Wrong credentials: back to listening mode after a while (spec §2).
@@ -380,7 +389,8 @@ impl DeviceModel {
     }
 
     /// Back to a fresh device in listening mode: no credentials, no claim code, no faults, an
-    /// empty log; becoming another device (`id`, key) when given. The cloud sees it leave.
+    /// empty log; becoming another device (`id`, key) when given. The cloud sees it leave, and
+    /// keeps whoever owns it (as a real reset does).
     pub fn reset(
         &mut self,
         now: u64,
@@ -400,6 +410,7 @@ impl DeviceModel {
         self.faults = Faults::default();
         self.log.clear();
         self.joined = None;
+        self.online_at = None;
         self.mode = Mode::Listening;
         self.history = vec![Mode::Listening];
         cloud.device_disconnected(now, self.device.id());

@@ -210,6 +210,8 @@ impl DeviceHandle {
             "claimedBy": owner,
             "networks": serde_json::to_value(device.stored()).unwrap_or_default(),
             "joined": model.joined(),
+            // On the simulator's clock, as `now` at the top of /state.
+            "onlineAt": model.online_at(),
             "faults": model.faults(),
             // What a client cannot make faster: for benchmarks' floor.
             "timing": {

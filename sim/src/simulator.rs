@@ -334,7 +334,7 @@ fn device_key(request: &Request, devices: &[Arc<crate::server::DeviceShared>]) -
 }
 
 /// The control address: `GET /state`; `POST /faults?device=N`, `POST /reset?device=N`
-/// (`&identity=new`: become another device),
+/// (`&identity=new`: become another device; `&release=1`: no owner in the cloud either),
 /// `POST /cloud/faults`, `POST /cloud/expire-tokens`.
 fn control(
     request: &Request,
@@ -349,6 +349,8 @@ fn control(
             let device_states: Vec<Value> = devices.iter().map(DeviceHandle::state_json).collect();
             let cloud = cloud.lock().unwrap();
             let state = json!({
+                // Milliseconds on the simulator's clock: what `onlineAt` and the like count in.
+                "now": clock.now(),
                 "devices": device_states,
                 "cloud": {
                     "customers": cloud.customers().collect::<Vec<_>>(),
@@ -391,7 +393,13 @@ fn control(
                     if let Some((id, _)) = &identity {
                         cloud.lock().unwrap().manufacture(id);
                     }
+                    let old = device.shared.lock().model.device.id().to_owned();
                     device.reset_as(identity);
+                    // `&release=1`: the cloud forgets its owner too (tests sharing a
+                    // simulator start from an unowned device).
+                    if request.query.get("release").map(String::as_str) == Some("1") {
+                        cloud.lock().unwrap().set_owner(&old, None);
+                    }
                     let id = device.shared.lock().model.device.id().to_ascii_lowercase();
                     Response::json(200, &json!({"ok": true, "id": id}))
                 }

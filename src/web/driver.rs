@@ -50,7 +50,8 @@ pub(crate) struct Driver {
     machine: RefCell<Setup<getrandom::SysRng>>,
     pending: RefCell<Vec<(OpId, Pending)>>,
     requests: RefCell<Vec<(TransmitId, AbortController)>>,
-    timer: RefCell<Option<(JsValue, Closure<dyn FnMut()>)>>,
+    /// The armed timer: its deadline, its handle, its callback.
+    timer: RefCell<Option<(u64, JsValue, Closure<dyn FnMut()>)>>,
     listeners: RefCell<Vec<Listener>>,
 }
 
@@ -189,10 +190,15 @@ impl Driver {
     }
 
     fn arm_timer(self: &Rc<Self>) {
-        if let Some((handle, _)) = self.timer.borrow_mut().take() {
+        let at = self.machine.borrow().poll_timeout();
+        // Most inputs (a body's pieces) leave the deadline as it was: keep that timer.
+        if at.is_some() && self.timer.borrow().as_ref().map(|t| t.0) == at {
+            return;
+        }
+        if let Some((_, handle, _)) = self.timer.borrow_mut().take() {
             clear_timeout(&handle);
         }
-        let Some(at) = self.machine.borrow().poll_timeout() else {
+        let Some(at) = at else {
             return;
         };
         let driver = Rc::downgrade(self);
@@ -205,7 +211,7 @@ impl Driver {
         });
         let delay = at.saturating_sub(now()) as f64;
         let handle = set_timeout(callback.as_ref().unchecked_ref(), delay);
-        *self.timer.borrow_mut() = Some((handle, callback));
+        *self.timer.borrow_mut() = Some((at, handle, callback));
     }
 
     /// Whether `id` is still wanted (the machine did not abort it).

@@ -34,9 +34,11 @@ fn device_request(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Request, 
     init.set_credentials(RequestCredentials::Omit);
     init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(signal));
-    let headers = web_sys::Headers::new().map_err(drop)?;
+    // A plain object, not `Headers`: Chromium sends its names as written, and the device
+    // looks for `Content-Type: ` case-sensitively (spec §3.2.1).
+    let headers = js_sys::Object::new();
     if let Some((body, content_type)) = &outgoing.body {
-        headers.set("Content-Type", content_type).map_err(drop)?;
+        Reflect::set(&headers, &"Content-Type".into(), &(*content_type).into()).map_err(drop)?;
         init.set_body(&Uint8Array::from(body.as_slice()).into());
     }
     init.set_headers(&headers.into());

@@ -12,3 +12,4 @@ mod options;
 mod outcome;
 pub mod softap;
 mod types;
+mod warm;

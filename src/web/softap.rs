@@ -48,6 +48,7 @@ impl SoftAp {
             config.expected_fingerprint =
                 Some(Fingerprint::parse(expected).map_err(|e| to_js_in(&e, "preparing"))?);
         }
+        crate::web::warm::soon();
         Ok(SoftAp {
             driver: Driver::new(config),
         })

@@ -7,16 +7,50 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// The simulator started by scripts/test-browser.sh.
-pub const CONTROL: &str = "http://127.0.0.1:18221";
-pub const CLOUD: &str = "http://127.0.0.1:18220";
-pub const BACKEND: &str = "http://127.0.0.1:18222";
-pub const DEVICES: [&str; 3] = [
-    "http://127.0.0.1:18200",
-    "http://127.0.0.1:18201",
-    "http://127.0.0.1:18202",
-];
+/// softap-sim's addresses, as `scripts/test-browser.sh` started it (on free ports) and gave
+/// them at build time: the one JSON line it prints, in `SOFTAP_SIM`. Without it the tests
+/// that need the simulator are left out, saying so (`wasm-pack test` on a fresh clone);
+/// `make test` always runs them.
+pub struct Sim {
+    pub control: String,
+    pub cloud: String,
+    pub backend: String,
+    pub devices: Vec<String>,
+}
+
 pub const PRODUCT: u32 = 4242;
+
+/// The simulator, or `None` when none was started for this build.
+pub fn sim() -> Option<Sim> {
+    let line: Value = serde_json::from_str(option_env!("SOFTAP_SIM")?).ok()?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    Some(Sim {
+        control: text(&line["control"]),
+        cloud: text(&line["cloud"]),
+        backend: text(&line["backend"]),
+        devices: line["devices"]
+            .as_array()?
+            .iter()
+            .map(|d| text(&d["http"]))
+            .collect(),
+    })
+}
+
+/// The simulator, or leaves the test out with a message.
+#[macro_export]
+macro_rules! require_sim {
+    () => {
+        match $crate::support::sim() {
+            Some(sim) => sim,
+            None => {
+                wasm_bindgen_test::console_log!(
+                    "left out: no softap-sim for this build (SOFTAP_SIM unset); make test starts one"
+                );
+                return;
+            }
+        }
+    };
+}
 
 #[wasm_bindgen]
 extern "C" {
