@@ -8,11 +8,13 @@
 // public host for the maker's page and the cloud) are addresses of the namespace's own
 // loopback, and every browser runs in there too. Every other port is a free one.
 //
-// Scenarios, in every engine: WPA2 (an unknown-security network in the list), WEP, PEAP, a name
-// with a quote (refused, nothing sent), a lost connect-ap reply (back as "connecting", then
-// claimed in the cloud), a timeout then success, links with a foreign `back` (nothing reaches
-// the device), sealed mode (nothing sent before the customer's click) and a device with
-// another key. Chromium through playwright-core; WebKit (WebKitGTK's MiniBrowser, under Xvfb)
+// Scenarios, in every engine, from links built as the maker's page builds them: WPA2 (an
+// unknown-security network in the list), WEP, PEAP, a name with a quote (refused, nothing
+// sent), a lost connect-ap reply (back as "connecting", then claimed in the cloud), a timeout
+// then success, links with a foreign `back` or a crafted claim code (nothing reaches the
+// device), sealed mode (nothing sent before the customer's click) and a device with another
+// key. Then the round trip through <softap-setup> on the maker's page (those assertions wait
+// on the element: its random query, "connecting", sealed mode). Chromium through playwright-core; WebKit (WebKitGTK's MiniBrowser, under Xvfb)
 // and Firefox ESR through their WebDriver servers, spoken to as plain HTTP. One browser per
 // engine serves every scenario.
 import { test, before, after } from "node:test";
