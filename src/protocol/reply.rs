@@ -80,25 +80,27 @@ impl ReplyReader {
     /// [`Error::InvalidResponse`] for bytes that are not the reply or past the cap, the
     /// command's own errors for `r` ≠ 0.
     pub fn feed(&mut self, data: &[u8]) -> Result<Progress<Reply>, Error> {
+        // Only the cap's worth is read, so the outcome is the same however the bytes were cut:
+        // a reply that is whole (or wrong) within the cap counts as such, whatever follows.
+        let room = policy::reply_cap(self.command).saturating_sub(self.received);
+        let within = &data[..data.len().min(room)];
         self.received = self.received.saturating_add(data.len());
-        if self.received > policy::reply_cap(self.command) {
-            return Err(self.invalid("reply too long"));
-        }
-        match &mut self.body {
-            Body::Scan(reader) => match reader.feed(data) {
-                Ok(Progress::Complete(entries)) => Ok(Progress::Complete(Reply::ScanAp(entries))),
-                Ok(Progress::Partial) => Ok(Progress::Partial),
-                Err(e) => Err(self.invalid(e.0)),
+        let progress = match &mut self.body {
+            Body::Scan(reader) => match reader.feed(within) {
+                Ok(Progress::Complete(entries)) => Progress::Complete(Reply::ScanAp(entries)),
+                Ok(Progress::Partial) => Progress::Partial,
+                Err(e) => return Err(self.invalid(e.0)),
             },
             Body::Value(buffer) => {
-                buffer.extend_from_slice(data);
-                // Every reply is an object, so only a `}` can complete one.
-                if !data.contains(&b'}') {
-                    return Ok(Progress::Partial);
-                }
-                self.read_value(false)
+                buffer.extend_from_slice(within);
+                // Read again from the start: a value reply is at most a few KB (its cap).
+                self.read_value(false)?
             }
+        };
+        if progress == Progress::Partial && self.received > policy::reply_cap(self.command) {
+            return Err(self.invalid("reply too long"));
         }
+        Ok(progress)
     }
 
     /// The stream ended after what was fed.
@@ -242,6 +244,39 @@ mod tests {
     use super::*;
     use crate::protocol::key::tests::device_blob_hex;
     use crate::protocol::security::Security;
+
+    /// What a reader says after `body` in pieces of `piece` bytes, and then at the end.
+    fn cut(command: Command, body: &[u8], piece: usize) -> String {
+        let mut reader = ReplyReader::new(command);
+        for chunk in body.chunks(piece) {
+            match reader.feed(chunk) {
+                Ok(Progress::Partial) => {}
+                other => return format!("{other:?}"),
+            }
+        }
+        format!("{:?}", reader.finish())
+    }
+
+    #[test]
+    fn what_goes_wrong_within_the_cap_is_said_however_the_body_is_cut() {
+        // Found by fuzzing: a reply wrong early and longer than its cap was "too long" when it
+        // came in one piece and "missing colon" in small ones.
+        let mut body = br#"{"scans":[{"ssid":"A","rssi":-50,"sec":0,"ch":1,"mdr"i":-60"#.to_vec();
+        body.extend_from_slice(&[b'M'; 240]);
+        let whole = cut(Command::Version, &body, body.len());
+        assert!(whole.contains("missing colon"), "{whole}");
+        for piece in 1..=17 {
+            assert_eq!(
+                cut(Command::Version, &body, piece),
+                whole,
+                "pieces of {piece}"
+            );
+        }
+        // And a reply that goes wrong after its last `}` is refused in any pieces.
+        for piece in 1..=8 {
+            assert!(cut(Command::Version, br#"{"v":{}x"#, piece).contains("InvalidResponse"));
+        }
+    }
 
     fn done(command: Command, body: &[u8]) -> Result<Reply, Error> {
         match read_reply(command, body, true)? {

@@ -281,62 +281,139 @@ export const setBody = (claimCode) => (checkClaimCode(claimCode), `{"k":"cc","v"
 
 // --- Reading replies ----------------------------------------------------------------------
 
-const MORE = { more: 1 }; // thrown: the bytes end before it can be told
-const BAD = { bad: 1 }; // thrown: not what it must be
 const isSpace = (b) => b === 32 || b === 9 || b === 10 || b === 13;
 const space = (b, i, end) => {
   while (i < end && isSpace(b[i])) i++;
   return i;
 };
+const latin1 = (b, i, j) => String.fromCharCode(...b.subarray(i, j));
 
-/**
- * The index after the JSON value at `i` (white space first), in `b` up to `lim`; throws
- * `BAD` for what is no value or nests deeper than 16, and `out` when the bytes end first.
- */
-function skipValue(b, i, lim, depth, out = MORE) {
-  if (depth > 16) throw BAD;
-  i = space(b, i, lim);
-  if (i >= lim) throw out;
-  const c = b[i];
-  if (c === 34) {
-    for (i++; i < lim; i++) {
-      if (b[i] === 34) return i + 1;
-      if (b[i] === 92) {
-        const escape = String.fromCharCode(b[++i] ?? 0);
-        if (i >= lim || (escape === "u" && i + 4 >= lim)) throw out;
-        if (escape === "u" ? !/^[0-9a-f]{4}$/i.test(latin1(b, i + 1, i + 5)) : !'"\\/bfnrt'.includes(escape)) throw BAD;
-        if (escape === "u") i += 4;
-      }
-    }
-    throw out;
-  }
-  if (c === 123 || c === 91) {
-    const close = c + 2;
-    i = space(b, i + 1, lim);
-    if (i < lim && b[i] === close) return i + 1;
-    for (;;) {
-      if (c === 123) {
-        if (i >= lim) throw out;
-        if (b[i] !== 34) throw BAD;
-        i = space(b, skipValue(b, i, lim, depth + 1, out), lim);
-        if (i >= lim) throw out;
-        if (b[i++] !== 58) throw BAD;
-      }
-      i = space(b, skipValue(b, i, lim, depth + 1, out), lim);
-      if (i >= lim) throw out;
-      if (b[i] === close) return i + 1;
-      if (b[i] !== 44) throw BAD;
-      i = space(b, i + 1, lim);
-    }
-  }
-  let j = i;
-  while (j < lim && /[-+.\w]/.test(String.fromCharCode(b[j]))) j++;
-  if (j >= lim) throw out;
-  if (!/^(-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?|true|false|null)$/.test(latin1(b, i, j))) throw BAD;
-  return j;
+// What one byte did to a value: it goes on, ended with this byte, ended before it, or is bad.
+const GOES_ON = 0;
+const DONE = 1;
+const DONE_BEFORE = 2;
+const WRONG = 3;
+
+/** A JSON number's place in the grammar after `c`: 1 -, 2 0, 3 integer, 4 ., 5 fraction,
+ * 6 e, 7 exponent sign, 8 exponent digits; 0 a number byte out of place, -1 no number byte. */
+function numberAfter(s, c) {
+  if (c >= 48 && c <= 57) return s === 1 ? (c === 48 ? 2 : 3) : s === 3 ? 3 : s === 4 || s === 5 ? 5 : s >= 6 ? 8 : 0;
+  if (c === 46) return s === 2 || s === 3 ? 4 : 0;
+  if (c === 101 || c === 69) return s === 2 || s === 3 || s === 5 ? 6 : 0;
+  if (c === 43 || c === 45) return s === 6 ? 7 : 0;
+  return -1;
 }
 
-const latin1 = (b, i, j) => String.fromCharCode(...b.subarray(i, j));
+/**
+ * One JSON value checked a byte at a time (containers nested at most 16 deep inside it), as
+ * the core's scan reader does: `push(c)` says what the byte did; `int` is the value when it is a
+ * whole number at the top, else NaN.
+ */
+function valueLexer() {
+  // States: 0 a value starts, 1 string, 2 number, 3 word, 4 after an item, 5 first key or },
+  // 6 key, 7 colon, 8 first item or ].
+  let st = 0;
+  let esc = 0;
+  let key = false;
+  let num = 0;
+  let word = "";
+  let matched = 0;
+  const kinds = []; // open containers: true for an object
+  const self = {
+    int: NaN,
+    push(c) {
+      const sp = isSpace(c);
+      switch (st) {
+        case 8:
+          if (sp) return GOES_ON;
+          if (c === 93) return close();
+        // falls through
+        case 0:
+          if (sp) return GOES_ON;
+          return start(c);
+        case 1:
+          if (esc === 1) {
+            if (c === 117) esc = 5;
+            else if ('"\\/bfnrt'.includes(String.fromCharCode(c))) esc = 0;
+            else return WRONG;
+          } else if (esc) {
+            if (!/[0-9a-f]/i.test(String.fromCharCode(c))) return WRONG;
+            esc = esc === 2 ? 0 : esc - 1;
+          } else if (c === 92) esc = 1;
+          else if (c === 34) {
+            if (!key) return itemDone();
+            st = 7;
+          }
+          return GOES_ON;
+        case 2: {
+          const next = numberAfter(num, c);
+          if (next > 0) {
+            num = next;
+            if (!kinds.length) self.int = num === 2 || num === 3 ? self.int * 10 + (c - 48) * (self.neg ? -1 : 1) : num === 1 ? self.int : NaN;
+            return GOES_ON;
+          }
+          if (next === 0 || ![2, 3, 5, 8].includes(num)) return WRONG;
+          const got = itemDone();
+          return got === DONE ? DONE_BEFORE : self.push(c);
+        }
+        case 3:
+          if (c !== word.charCodeAt(matched)) return WRONG;
+          return ++matched === word.length ? itemDone() : GOES_ON;
+        default:
+          if (sp) return GOES_ON;
+      }
+      if (st === 4) {
+        const object = kinds[kinds.length - 1];
+        if (c === 44) st = object ? 6 : 0;
+        else if (c === (object ? 125 : 93)) return close();
+        else return WRONG;
+      } else if (st === 5 && c === 125) return close();
+      else if (st === 5 || st === 6) {
+        if (c !== 34) return WRONG;
+        st = 1;
+        key = true;
+      } else {
+        if (c !== 58) return WRONG;
+        st = 0;
+      }
+      return GOES_ON;
+    },
+  };
+  const start = (c) => {
+    if (kinds.length > 16) return WRONG;
+    key = false;
+    if (c === 34) st = 1;
+    else if (c === 123 || c === 91) {
+      kinds.push(c === 123);
+      st = c === 123 ? 5 : 8;
+    } else if (c === 116 || c === 102 || c === 110) {
+      word = c === 116 ? "true" : c === 102 ? "false" : "null";
+      matched = 1;
+      st = 3;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      num = c === 45 ? 1 : c === 48 ? 2 : 3;
+      if (!kinds.length) {
+        self.neg = c === 45;
+        self.int = num === 3 ? (self.neg ? -1 : 1) * (c - 48) : 0;
+      }
+      st = 2;
+    } else return WRONG;
+    return GOES_ON;
+  };
+  const itemDone = () => {
+    if (!kinds.length) {
+      self.int = Number.isSafeInteger(self.int) && st === 2 && [2, 3].includes(num) ? self.int || 0 : NaN;
+      return DONE;
+    }
+    st = 4;
+    return GOES_ON;
+  };
+  const close = () => {
+    kinds.pop();
+    return itemDone();
+  };
+  return self;
+}
 
 /** A growing byte buffer, at most `max` bytes. */
 function buffer(max) {
@@ -368,32 +445,44 @@ function buffer(max) {
  * ends, each returning the outcome once there is one (undefined: more bytes needed):
  * `{ version }`, `{ deviceId: { id, claimed } }`, `{ key }`, `{ networks }`, `{ ok: true }`
  * or `{ error }`. The first whole reply counts, whatever follows (0.6 never ends its bodies);
- * past the command's cap the reply is refused.
+ * past the command's cap the reply is refused. Each byte is read once, so the outcome is the
+ * same however the body was cut.
  */
 export function replyReader(command) {
   if (command === "scan-ap") return scanReader();
   const buf = buffer(replyCap(command));
+  const invalid = { error: "invalid-response" };
   let outcome;
+  let at = 0;
+  let start = -1;
+  let lexer;
   const read = (finished) => {
     const b = buf.bytes;
-    const i = space(b, 0, buf.len);
-    if (i >= buf.len) return finished ? { error: "request-ignored" } : undefined;
-    try {
-      if (b[i] !== 123) throw BAD;
-      const end = skipValue(b, i, buf.len, 0);
-      // Raw control bytes are read as the core reads them (JSON.parse would refuse them).
-      return interpret(command, JSON.parse(new TextDecoder().decode(b.subarray(i, end)).replace(/[\0-\x1f]/g, " ")));
-    } catch (error) {
-      return error === MORE && !finished ? undefined : { error: "invalid-response" };
+    for (; at < buf.len; at++) {
+      if (!lexer) {
+        if (isSpace(b[at])) continue;
+        if (b[at] !== 123) return invalid;
+        lexer = valueLexer();
+        start = at;
+      }
+      const got = lexer.push(b[at]);
+      if (got === WRONG) return invalid;
+      if (got === DONE) {
+        // Raw control bytes are read as the core reads them (JSON.parse would refuse them).
+        try {
+          return interpret(command, JSON.parse(new TextDecoder().decode(b.subarray(start, at + 1)).replace(/[\0-\x1f]/g, " ")));
+        } catch {
+          return invalid;
+        }
+      }
     }
+    if (finished) return lexer ? invalid : { error: "request-ignored" };
   };
   return {
     feed(data) {
       if (!outcome) {
         const whole = buf.add(data);
-        // Every reply is an object: only a `}` can complete one.
-        if (data.includes(125)) outcome = read(false);
-        if (!outcome && !whole) outcome = { error: "invalid-response" };
+        outcome = read(false) || (whole ? undefined : invalid);
       }
       return outcome;
     },
@@ -446,16 +535,15 @@ const MARK = [123, 34, 115, 115, 105, 100, 34, 58, 34]; // {"ssid":"
  * parses (at most 256 bytes in all) and `,` or `]` follows it. One reading makes a clean
  * entry; more a doubtful one, read with its longest name, listed after every clean entry and
  * never merged with one. An entry without a reading is skipped up to the next `{"ssid":"` or
- * `]}`. Work is linear in the reply: an entry is tried again only when a byte arrives that
- * can end it.
+ * `]}`. Each byte is read once by each reading of its entry: the work is linear, and the
+ * outcome the same however the body was cut.
  */
 export function scanReader() {
   const buf = buffer(replyCap("scan-ap"));
   const entries = [];
-  let stage = 0; // 0 open, 1 item, 2 after an entry, 3 skip, 4 closing brace
+  let stage = 0; // 0 open, 1 item, 2 after an entry, 3 skip, 4 closing brace, 5 in an entry
   let at = 0;
-  let tried = false;
-  let trigger = false;
+  let entry;
   let outcome;
 
   const advance = (finished) => {
@@ -474,6 +562,19 @@ export function scanReader() {
         }
         stage = 1;
         at = i;
+      }
+      if (stage === 5) {
+        const decided = entry.advance(b, len, finished);
+        if (!decided) return;
+        if (decided === SKIP) {
+          at = entry.start + 1;
+          stage = 3;
+        } else {
+          if (decided[0]) entries.push(decided[0]);
+          at = decided[1];
+          stage = 2;
+        }
+        continue;
       }
       const i = space(b, at, len);
       if (stage === 3) {
@@ -502,32 +603,14 @@ export function scanReader() {
         continue;
       }
       // stage 1: an entry, or the list's end.
+      at = i;
       if (b[i] === 93) {
         at = i + 1;
         stage = 4;
-        continue;
-      }
-      if (b[i] !== 123) {
-        at = i;
-        stage = 3;
-        continue;
-      }
-      if (!finished && tried && !trigger && len < i + ENTRY_CAP + 16) return;
-      tried = true;
-      trigger = false;
-      try {
-        const [entry, end] = readEntry(b, i, Math.min(len, i + ENTRY_CAP), len, finished);
-        if (entry) entries.push(entry);
-        tried = false;
-        at = end;
-        stage = 2;
-      } catch (error) {
-        if (error === MORE && !finished) return;
-        if (error !== BAD && error !== MORE) throw error;
-        tried = false;
-        at = i + 1;
-        stage = 3;
-      }
+      } else if (b[i] === 123) {
+        entry = entryReader(i);
+        stage = 5;
+      } else stage = 3;
     }
   };
 
@@ -535,7 +618,6 @@ export function scanReader() {
     feed(data) {
       if (!outcome) {
         const whole = buf.add(data);
-        trigger ||= data.some((c) => c === 125 || c === 44 || c === 93);
         outcome = advance(false) || (whole ? undefined : { error: "invalid-response" });
       }
       return outcome;
@@ -544,107 +626,171 @@ export function scanReader() {
   };
 }
 
-/** What running out of bytes at `lim` means: more may come (MORE), or the entry cap (BAD). */
-const need = (i, lim, len) => {
-  if (i >= lim) throw lim < len ? BAD : MORE;
-};
+const SKIP = {}; // an entry without a reading
+// Where a reading is: 0 after the entry's {, 1 after a value (or the name), 2 after a comma,
+// 3 in a key, 4 after a key, 5 in a value, 6 after the entry's }, 7 after the ] that follows
+// it; then 8 counted, 9 the name comes next (before it), 10 failed. Below 7: still open.
+const LIST_END = 7;
+const COUNTED = 8;
+const NAME_NEXT = 9;
+const FAILED = 10;
 
-/** `"key":` — keys are short ASCII. Returns [key, index after the colon]. */
-function readName(b, i, lim, len) {
-  need(i, lim, len);
-  if (b[i] !== 34) throw BAD;
-  let j = i + 1;
-  while (j < lim && b[j] !== 34 && j - i < 17) j++;
-  need(j, lim, len);
-  if (b[j] !== 34) throw BAD;
-  const k = space(b, j + 1, lim);
-  need(k, lim, len);
-  if (b[k] !== 58) throw BAD;
-  return [latin1(b, i + 1, j), k + 1];
-}
-
-/** A field's value into `fields`: rssi, sec and ch as whole numbers (or NaN). */
-function readField(b, key, i, lim, len, fields) {
-  if (key === "ssid") throw BAD; // a second name would make the entry say two things
-  const start = space(b, i, lim);
-  const end = skipValue(b, start, lim, 0, lim < len ? BAD : MORE);
-  if (["rssi", "sec", "ch"].includes(key)) {
-    const text = latin1(b, start, end);
-    fields[key] = /^-?\d{1,12}$/.test(text) ? +text : NaN;
-  }
-  return end;
-}
-
-/** The entry at `s` (a `{`): [entry or null (hidden or impossible), its end]. */
-function readEntry(b, s, lim, len, finished) {
-  const fields = {};
-  for (let i = s + 1; ;) {
-    i = space(b, i, lim);
-    need(i, lim, len);
-    // No name: a hidden network, or no entry.
-    if (b[i] === 125) {
-      if (!follows(b, i + 1, len)) throw BAD;
-      return [null, i + 1];
+/** Takes byte `c` at `i` into reading `r`; `before`: the name is still to come. */
+function step(r, c, i, before) {
+  const sp = isSpace(c);
+  switch (r.s) {
+    case 0:
+    case 1:
+      if (sp) return;
+      if (c === 125) {
+        r.s = 6;
+        r.end = i + 1;
+        return;
+      }
+      if (r.s === 1 && c === 44) {
+        r.s = 2;
+        return;
+      }
+      if (r.s === 0 && c === 34) {
+        r.s = 3;
+        r.k = "";
+        return;
+      }
+      break;
+    case 2:
+      if (sp) return;
+      if (c === 34) {
+        r.s = 3;
+        r.k = "";
+        return;
+      }
+      break;
+    case 3:
+      if (c === 34) {
+        r.s = 4;
+        return;
+      }
+      if (r.k.length < 16) {
+        r.k += String.fromCharCode(c);
+        return;
+      }
+      break;
+    case 4:
+      if (sp) return;
+      // A second name would make the entry say two things.
+      if (r.k === "ssid") {
+        if (c === 58 && before) {
+          r.s = NAME_NEXT;
+          return;
+        }
+        break;
+      }
+      if (c === 58) {
+        r.s = 5;
+        r.v = valueLexer();
+        return;
+      }
+      break;
+    case 5: {
+      const got = r.v.push(c);
+      if (got === GOES_ON) return;
+      if (got === WRONG) break;
+      if (["rssi", "sec", "ch"].includes(r.k)) r.f[r.k] = r.v.int;
+      r.s = 1;
+      if (got === DONE_BEFORE) step(r, c, i, before);
+      return;
     }
-    if (b[i] === 44 && i > s + 1) i = space(b, i + 1, lim);
-    const [key, k] = readName(b, i, lim, len);
-    if (key === "ssid") return readings(b, k, lim, len, fields, finished);
-    i = readField(b, key, k, lim, len, fields);
+    case 6:
+      if (sp) return;
+      if (c === 44) {
+        r.s = COUNTED;
+        r.last = false;
+        return;
+      }
+      if (c === 93) {
+        r.s = LIST_END;
+        return;
+      }
+      break;
+    case LIST_END:
+      if (sp) return;
+      r.s = COUNTED;
+      r.last = c === 125;
+      return;
+    default:
+      return;
   }
+  r.s = FAILED;
+}
+
+/** The stream or the entry's cap ended what was open. */
+function closeReading(r) {
+  r.last &&= r.s === COUNTED;
+  r.s = r.s === LIST_END || r.s === COUNTED ? COUNTED : FAILED;
 }
 
 /**
- * After `"ssid":`: every possible end of the raw name, each with the rest of its entry. Once
- * the body has ended, a reading cut short by its end is no reading.
+ * The entry whose `{` is at `start`, read a byte at a time: `advance(b, len, finished)` returns
+ * undefined until decided, then SKIP or [entry or null (hidden or impossible), its end].
  */
-function readings(b, i, lim, len, fields, finished) {
-  i = space(b, i, lim);
-  need(i, lim, len);
-  if (b[i] !== 34) throw BAD;
-  const name = i + 1;
-  const windowEnd = Math.min(lim, name + 33);
-  let more = !finished && windowEnd < name + 33 && lim === len;
-  const counted = [];
-  for (let q = name; q < windowEnd; q++) {
-    if (b[q] !== 34) continue;
-    try {
-      const got = { fields: { ...fields }, name: b.subarray(name, q) };
-      got.end = rest(b, q + 1, lim, len, got.fields);
-      if (follows(b, got.end, len)) counted.push(got);
-    } catch (error) {
-      if (error === MORE) more ||= !finished;
-      else if (error !== BAD) throw error;
-    }
-  }
-  if (more) throw MORE;
-  if (!counted.length) throw BAD;
-  // A crafted name can only put a false end before the true one: the longest reading is the
-  // name as the radio heard it.
-  const { fields: f, name: bytes, end } = counted[counted.length - 1];
-  const ok = bytes.length && f.rssi >= -128 && f.rssi <= 0 && (f.sec === -1 || (f.sec >= 0 && f.sec <= 0xffffffff));
-  const entry = ok && { ssid: new TextDecoder().decode(bytes), key: latin1(bytes, 0, bytes.length), rssi: f.rssi, sec: f.sec,
-    channel: f.ch >= 0 && f.ch <= 0xffffffff ? f.ch : 0 };
-  if (entry && counted.length > 1) entry.doubtful = true;
-  return [entry || null, end];
-}
-
-/** The fields after the name, up to the entry's `}`: the index after it. */
-function rest(b, i, lim, len, fields) {
-  for (;;) {
-    i = space(b, i, lim);
-    need(i, lim, len);
-    if (b[i] === 125) return i + 1;
-    if (b[i] !== 44) throw BAD;
-    const [key, k] = readName(b, space(b, i + 1, lim), lim, len);
-    i = readField(b, key, k, lim, len, fields);
-  }
-}
-
-/** Whether the list goes on after an entry ending at `i`: `,` or `]` (white space first). */
-function follows(b, i, len) {
-  i = space(b, i, len);
-  if (i >= len) throw MORE;
-  return b[i] === 44 || b[i] === 93;
+function entryReader(start) {
+  let next = start + 1;
+  let phase = 0; // 0 fields before the name, 1 its opening quote next, 2 in or after it
+  const before = { f: {}, s: 0 };
+  let fields;
+  let name;
+  const readings = []; // one per possible end of the name, in order
+  const decide = (b, seen, final) => {
+    if (final) (phase === 0 ? [before] : readings).forEach(closeReading);
+    if (phase === 0) return before.s === FAILED ? SKIP : before.s === LIST_END || before.s === COUNTED ? [null, before.end] : undefined;
+    if (phase === 1) return final ? SKIP : undefined;
+    if (readings.some((r) => r.s < LIST_END)) return;
+    const counted = readings.filter((r) => r.s === LIST_END || r.s === COUNTED);
+    const last = counted[counted.length - 1];
+    // The list is whole after the longest reading: nothing the device writes comes later.
+    if (!final && seen <= name + 32 && !last?.last) return;
+    if (!last) return SKIP;
+    // A crafted name can only put a false end before the true one: the longest reading is the
+    // name as the radio heard it.
+    const f = last.f;
+    const bytes = b.subarray(name, last.close);
+    const ok = bytes.length && f.rssi >= -128 && f.rssi <= 0 && (f.sec === -1 || (f.sec >= 0 && f.sec <= 0xffffffff));
+    const entry = ok && { ssid: new TextDecoder().decode(bytes), key: latin1(bytes, 0, bytes.length), rssi: f.rssi, sec: f.sec,
+      channel: f.ch >= 0 && f.ch <= 0xffffffff ? f.ch : 0 };
+    if (entry && counted.length > 1) entry.doubtful = true;
+    return [entry || null, last.end];
+  };
+  return {
+    start,
+    advance(b, len, finished) {
+      const cap = start + ENTRY_CAP;
+      while (next < Math.min(len, cap)) {
+        const i = next++;
+        const c = b[i];
+        if (phase === 0) {
+          step(before, c, i, true);
+          if (before.s === NAME_NEXT) {
+            phase = 1;
+            fields = before.f;
+          }
+        } else if (phase === 1) {
+          if (c === 34) {
+            phase = 2;
+            name = i + 1;
+          } else if (!isSpace(c)) {
+            phase = 0;
+            before.s = FAILED;
+          }
+        } else {
+          for (const r of readings) if (r.s <= LIST_END) step(r, c, i, false);
+          if (c === 34 && i <= name + 32) readings.push({ f: { ...fields }, s: 1, close: i });
+        }
+        const decided = decide(b, i + 1, false);
+        if (decided) return decided;
+      }
+      if (finished || len > cap) return decide(b, 0, true);
+    },
+  };
 }
 
 /** One network per name (by bytes), the strongest kept, strongest first; doubtful ones last. */
