@@ -152,6 +152,20 @@ async fn wpa2_setup_end_to_end_with_claim_verification() {
     assert_eq!(s["networks"][0]["password"], "correct horse");
     assert_eq!(s["claimedBy"], "wpa2@example.com");
     assert_eq!(s["id"], id);
+    // The customer names it; a name that cannot be sent is refused before a request.
+    await_js(cloud.rename_device(id.to_uppercase(), " Kitchen lamp ".into()))
+        .await
+        .unwrap();
+    assert_eq!(state(0).await["name"], "Kitchen lamp");
+    let refused = await_js(cloud.rename_device(id.clone(), "".into()))
+        .await
+        .unwrap_err();
+    let field = Reflect::get(&refused, &"field".into()).unwrap().as_string();
+    assert_eq!(
+        (code(&refused), field.as_deref()),
+        ("missing-field".into(), Some("deviceName"))
+    );
+    assert_eq!(state(0).await["name"], "Kitchen lamp");
     // Every device request was CORS-simple: a GET, or a form-encoded POST.
     for entry in s["log"].as_array().unwrap() {
         let simple = entry["method"] == "GET"

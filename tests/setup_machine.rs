@@ -9,7 +9,7 @@ use harness::{Network, Options, World};
 use softap_sim::device::Firmware;
 use softap_sim::life::{Faults, Mode};
 use softap_web::protocol::setup::{Operation, Outcome, Peer, Step};
-use softap_web::protocol::{Error, Fingerprint, NameOrNumber, NetworkOptions};
+use softap_web::protocol::{Error, Field, Fingerprint, NameOrNumber, NetworkOptions};
 
 const MINUTE: u64 = 60_000;
 
@@ -126,6 +126,53 @@ fn a_whole_setup_ends_claimed_with_six_device_requests() {
             Step::Claimed
         ]
     );
+}
+
+#[test]
+fn the_customer_names_their_device_in_the_cloud_after_setup() {
+    let mut world = World::new(Options::default());
+    let id = setup(&mut world, wpa2()).unwrap();
+    let name_in_cloud = |world: &World| {
+        world
+            .cloud
+            .devices()
+            .find(|d| d.id == world.device_id)
+            .and_then(|d| d.name.clone())
+    };
+    let rename = |name: &str| Operation::RenameDevice {
+        device_id: id.to_ascii_uppercase(),
+        name: name.into(),
+    };
+    assert_eq!(
+        world.call(rename("  Küchenlampe  "), false, MINUTE),
+        Ok(Outcome::Done)
+    );
+    assert_eq!(name_in_cloud(&world).as_deref(), Some("Küchenlampe"));
+    // Refused before anything is sent: empty, too long, control characters.
+    let requests = world.sent.len();
+    for (name, code) in [
+        ("   ", "missing-field"),
+        (&"x".repeat(65)[..], "field-too-long"),
+        ("Lamp\n2", "unsupported-character"),
+    ] {
+        let error = world.call(rename(name), false, MINUTE).unwrap_err();
+        assert_eq!(
+            (error.code(), error.field()),
+            (code, Some(Field::DeviceName))
+        );
+    }
+    assert_eq!(
+        world.sent.len(),
+        requests,
+        "nothing sent for a refused name"
+    );
+    assert_eq!(name_in_cloud(&world).as_deref(), Some("Küchenlampe"));
+    // Another customer's device is not theirs to name.
+    world
+        .cloud
+        .set_owner(&world.device_id.clone(), Some("someone-else"));
+    let error = world.call(rename("Mine now"), false, MINUTE).unwrap_err();
+    assert_eq!(error, Error::CloudError { status: 403 });
 }
 
 #[test]

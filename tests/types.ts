@@ -30,8 +30,9 @@ async function setUp(token: string): Promise<string> {
   const bits: number = key.bits;
   const { claimCode, deviceIds } = await cloud.createClaimCode();
   await cloud.waitForDevice(id, { signal: new AbortController().signal });
+  const renamed: void = await cloud.renameDevice(id, "Kitchen lamp");
   const fingerprint: string = key.fingerprint;
-  void [ready, claimed, strongest, doubtful, enterprise, acknowledged, devices, bits, claimCode, deviceIds, fingerprint];
+  void [renamed, ready, claimed, strongest, doubtful, enterprise, acknowledged, devices, bits, claimCode, deviceIds, fingerprint];
   return done;
 }
 

@@ -190,10 +190,9 @@ impl DeviceHandle {
         let device = &model.device;
         let cloud = self.shared.cloud.cloud.lock().unwrap();
         let id = device.id().to_ascii_lowercase();
-        let owner = cloud
-            .devices()
-            .find(|d| d.id == id)
-            .and_then(|d| d.owner.clone());
+        let in_cloud = cloud.devices().find(|d| d.id == id);
+        let owner = in_cloud.and_then(|d| d.owner.clone());
+        let name = in_cloud.and_then(|d| d.name.clone());
         let timing = model.timing();
         serde_json::json!({
             "id": id,
@@ -208,6 +207,8 @@ impl DeviceHandle {
             "claimCode": device.claim_code(),
             "claimed": device.claimed(),
             "claimedBy": owner,
+            // The name the customer gave it in the cloud.
+            "name": name,
             "networks": serde_json::to_value(device.stored()).unwrap_or_default(),
             "joined": model.joined(),
             // On the simulator's clock, as `now` at the top of /state.

@@ -5,13 +5,13 @@
 //! header, which the API's CORS allows. Replies are plain JSON, read with the same reader as
 //! the device's replies (one JSON reader in the wasm, not two).
 
-use crate::protocol::error::Error;
+use crate::protocol::error::{Error, Field};
 use crate::protocol::json::{read_document, Value};
 
 /// A request to the cloud API. `authorization` is a bearer token: never log it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CloudRequest {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `PUT`.
     pub method: &'static str,
     /// Absolute URL.
     pub url: String,
@@ -142,10 +142,68 @@ impl CloudConfig {
         request
     }
 
+    /// `PUT /v1/devices/:id` with `name` (cloud spec §13.5): the name the customer gave their
+    /// device, with their own token as the setup SDKs do. `name` is checked by
+    /// [`device_name`].
+    pub fn rename_request(&self, device_id: &str, name: &str) -> CloudRequest {
+        let mut request = self.request(
+            "PUT",
+            &format!(
+                "/v1/devices/{}",
+                encode_segment(&device_id.to_ascii_lowercase())
+            ),
+        );
+        request.form = Some(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("name", name)
+                .finish(),
+        );
+        request
+    }
+
     /// `GET /v1/devices/events/spark/status`: the customer's devices going online and offline,
     /// as server-sent events (cloud spec §13.7), read with `fetch` so the token is a header.
     pub fn status_events_request(&self) -> CloudRequest {
         self.request("GET", "/v1/devices/events/spark/status")
+    }
+}
+
+/// The longest device name sent. The cloud documents no limit; 64 bytes keep a name whole in
+/// every list that shows it.
+pub const DEVICE_NAME_MAX_BYTES: usize = 64;
+
+/// A name for a device as the customer typed it ("Kitchen lamp"): trimmed, 1 to 64 bytes,
+/// without control characters.
+///
+/// # Errors
+/// [`Error::MissingField`], [`Error::FieldTooLong`] or [`Error::UnsupportedCharacter`], each
+/// for [`Field::DeviceName`].
+pub fn device_name(name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    let field = Field::DeviceName;
+    if name.is_empty() {
+        return Err(Error::MissingField { field });
+    }
+    if let Some(character) = name.chars().find(|c| c.is_control()) {
+        return Err(Error::UnsupportedCharacter { field, character });
+    }
+    if name.len() > DEVICE_NAME_MAX_BYTES {
+        return Err(Error::FieldTooLong {
+            field,
+            max_bytes: DEVICE_NAME_MAX_BYTES,
+        });
+    }
+    Ok(name.to_owned())
+}
+
+/// Reads the reply to [`CloudConfig::rename_request`].
+///
+/// # Errors
+/// Token errors, or [`Error::CloudError`] (403: the device is not this customer's).
+pub fn read_rename(status: u16, body: &[u8]) -> Result<(), Error> {
+    match status {
+        200 | 204 => Ok(()),
+        _ => Err(status_error(status, body)),
     }
 }
 

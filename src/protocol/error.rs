@@ -30,6 +30,8 @@ pub enum Field {
     PrivateKey,
     /// The network name.
     Ssid,
+    /// The name the customer gives the device.
+    DeviceName,
 }
 
 impl Field {
@@ -45,6 +47,7 @@ impl Field {
             Self::Password => "password",
             Self::PrivateKey => "privateKey",
             Self::Ssid => "ssid",
+            Self::DeviceName => "deviceName",
         }
     }
 
@@ -60,6 +63,7 @@ impl Field {
             Self::Password => "password",
             Self::PrivateKey => "private key",
             Self::Ssid => "network name",
+            Self::DeviceName => "device name",
         }
     }
 }
@@ -389,6 +393,10 @@ impl fmt::Display for Error {
             Self::SsidLength { bytes } => {
                 write!(f, "The network name has {bytes} bytes; Wi-Fi allows 32. Check the name.")
             }
+            Self::UnsupportedCharacter {
+                field: Field::DeviceName,
+                character,
+            } => write!(f, "A device name cannot hold {}. Remove it.", CharName(*character)),
             Self::UnsupportedCharacter { field, character } => write!(
                 f,
                 "The device cannot store {} in a {}. Remove it.",
@@ -417,7 +425,14 @@ impl fmt::Display for Error {
             Self::UnknownEapMethod { name } => {
                 write!(f, "\"{name}\" is no EAP method the device supports. Use \"peap\" or \"tls\".")
             }
+            Self::MissingField {
+                field: Field::DeviceName,
+            } => f.write_str("Give the device a name."),
             Self::MissingField { field } => write!(f, "This network needs a {}.", field.label()),
+            Self::FieldTooLong {
+                field: Field::DeviceName,
+                max_bytes,
+            } => write!(f, "The device name is too long: it may have {max_bytes} bytes."),
             Self::FieldTooLong { field, max_bytes } => {
                 write!(f, "The {} is too long: the device keeps {max_bytes} bytes.", field.label())
             }

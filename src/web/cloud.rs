@@ -61,6 +61,18 @@ impl Cloud {
             .start(Operation::CreateClaimCode, false, outcome::general)
     }
 
+    /// Gives the customer's device the name they chose ("Kitchen lamp"): `PUT /v1/devices/:id`
+    /// with their token. Rejects with `missing-field`, `field-too-long` or
+    /// `unsupported-character` (field `deviceName`) before anything is sent.
+    #[wasm_bindgen(js_name = renameDevice, unchecked_return_type = "Promise<void>")]
+    pub fn rename_device(&self, device_id: String, name: String) -> js_sys::Promise {
+        self.driver.start(
+            Operation::RenameDevice { device_id, name },
+            false,
+            outcome::general,
+        )
+    }
+
     /// Resolves once the device is this customer's and online: the customer's event stream,
     /// with calm polling of their devices as the fallback.
     #[wasm_bindgen(js_name = waitForDevice, unchecked_return_type = "Promise<ClaimedDevice>")]

@@ -53,6 +53,7 @@ fn device_request(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Request, 
 fn cloud_request(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Request, ()> {
     let builder = match outgoing.method {
         "POST" => Request::post(&outgoing.url),
+        "PUT" => Request::put(&outgoing.url),
         _ => Request::get(&outgoing.url),
     }
     .mode(RequestMode::Cors)

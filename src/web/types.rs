@@ -18,7 +18,7 @@ export interface SoftApError extends Error {
   /** The step of the setup it happened in. */
   step?: SetupStep;
   /** The input to fix, when an input is to blame. */
-  field?: "ssid" | "password" | "claimCode" | "eap" | "innerIdentity" | "outerIdentity" | "clientCertificate" | "privateKey" | "caCertificate";
+  field?: "ssid" | "password" | "claimCode" | "eap" | "innerIdentity" | "outerIdentity" | "clientCertificate" | "privateKey" | "caCertificate" | "deviceName";
 }
 
 export interface SoftAPOptions {

@@ -188,6 +188,13 @@ pub enum Operation {
     },
     /// One claim code, for the caller.
     CreateClaimCode,
+    /// Give the customer's device a name in the cloud.
+    RenameDevice {
+        /// The device.
+        device_id: String,
+        /// The name, as the customer typed it (checked by [`crate::protocol::cloud::device_name`]).
+        name: String,
+    },
 }
 
 impl Operation {
@@ -201,6 +208,7 @@ impl Operation {
             Self::Prepare { .. } | Self::CreateClaimCode => Step::Preparing,
             Self::WaitForDevice { .. } => Step::WaitingForDevice,
             Self::WaitForCloud { .. } => Step::WaitingForCloud,
+            Self::RenameDevice { .. } => Step::Claimed,
         }
     }
 }

@@ -17,6 +17,12 @@ use super::{
 
 type Finish = Option<Result<Outcome, Error>>;
 
+/// A device id as the cloud API takes it: 24 hex digits, lower case.
+fn device_id_of(id: Option<String>) -> Option<String> {
+    id.filter(|id| id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|id| id.to_ascii_lowercase())
+}
+
 /// A running operation.
 #[derive(Debug)]
 pub(crate) struct Op {
@@ -33,6 +39,7 @@ enum Kind {
     Configure(Configure),
     Prepare(Prepare),
     CreateClaimCode(RetryingCall),
+    RenameDevice(RetryingCall),
     WaitForDevice(WaitForDevice),
     WaitForCloud(Box<WaitForCloud>),
 }
@@ -97,6 +104,15 @@ impl Op {
                 let cloud = config.cloud.as_ref().ok_or(Error::TokenInvalid)?;
                 Kind::CreateClaimCode(RetryingCall::new(cloud.claim_code_request(), now))
             }
+            Operation::RenameDevice { device_id, name } => {
+                let device_id = device_id_of(Some(device_id)).ok_or(Error::DeviceUnreachable)?;
+                let name = cloud::device_name(&name)?;
+                let cloud = config.cloud.as_ref().ok_or(Error::TokenInvalid)?;
+                Kind::RenameDevice(RetryingCall::new(
+                    cloud.rename_request(&device_id, &name),
+                    now,
+                ))
+            }
             Operation::WaitForDevice {
                 timeout_ms,
                 interval_ms,
@@ -113,11 +129,8 @@ impl Op {
                 interval_ms,
                 watch_device,
             } => {
-                let device_id = device_id
-                    .or_else(|| session.id.clone())
-                    .filter(|id| id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .ok_or(Error::DeviceUnreachable)?
-                    .to_ascii_lowercase();
+                let device_id = device_id_of(device_id.or_else(|| session.id.clone()))
+                    .ok_or(Error::DeviceUnreachable)?;
                 if config.cloud.is_none() {
                     return Err(Error::TokenInvalid);
                 }
@@ -145,7 +158,9 @@ impl Op {
                 .and_then(|c| c.call.transmit())
                 .into_iter()
                 .collect(),
-            Kind::CreateClaimCode(call) => call.call.transmit().into_iter().collect(),
+            Kind::CreateClaimCode(call) | Kind::RenameDevice(call) => {
+                call.call.transmit().into_iter().collect()
+            }
             Kind::WaitForDevice(wait) => match &wait.stage {
                 WaitStage::Look(e) | WaitStage::Key(e) => e.transmit().into_iter().collect(),
                 WaitStage::Pause(_) => Vec::new(),
@@ -167,7 +182,7 @@ impl Op {
                 }
             },
             Kind::Prepare(prepare) => prepare.call.as_ref().and_then(|c| c.call.wake_at()),
-            Kind::CreateClaimCode(call) => call.call.wake_at(),
+            Kind::CreateClaimCode(call) | Kind::RenameDevice(call) => call.call.wake_at(),
             Kind::WaitForDevice(wait) => match &wait.stage {
                 WaitStage::Look(e) | WaitStage::Key(e) => e.wake_at(),
                 WaitStage::Pause(until) => Some(*until),
@@ -191,6 +206,14 @@ impl Op {
                 let finish = result.map(|r| {
                     r.and_then(|(status, body)| cloud::read_claim_code(status, &body))
                         .map(Outcome::ClaimCode)
+                });
+                (moved, finish)
+            }
+            Kind::RenameDevice(call) => {
+                let (moved, result) = call.advance(ctx);
+                let finish = result.map(|r| {
+                    r.and_then(|(status, body)| cloud::read_rename(status, &body))
+                        .map(|()| Outcome::Done)
                 });
                 (moved, finish)
             }
@@ -301,7 +324,7 @@ impl Op {
     fn call(&mut self, id: TransmitId) -> Option<&mut CloudCall> {
         let call = match &mut self.kind {
             Kind::Prepare(prepare) => prepare.call.as_mut().map(|c| &mut c.call),
-            Kind::CreateClaimCode(call) => Some(&mut call.call),
+            Kind::CreateClaimCode(call) | Kind::RenameDevice(call) => Some(&mut call.call),
             Kind::Configure(configure) => match &mut configure.stage {
                 ConfigureStage::FetchCode(call) => Some(&mut call.call),
                 _ => None,
