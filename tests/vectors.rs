@@ -34,6 +34,30 @@ fn name(case: &Value) -> &str {
     case["name"].as_str().unwrap_or("?")
 }
 
+/// Checks every case of `list` on its own, so one failing case does not hide the next; prints
+/// `corpus_core <what>: <checked> checked, <failed> failed` (`make bench` adds these up into
+/// `hostile_vectors`), then fails if any case did. `check` returns whether the case is the
+/// core's to run (the table in tests/vectors/README.md).
+fn each_case(what: &str, list: &[Value], check: impl Fn(&Value) -> bool) -> usize {
+    let (mut checked, mut failed) = (0, Vec::new());
+    for case in list {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case))) {
+            Ok(true) => checked += 1,
+            Ok(false) => {}
+            Err(_) => {
+                checked += 1;
+                failed.push(name(case).to_owned());
+            }
+        }
+    }
+    println!(
+        "corpus_core {what}: {checked} checked, {} failed",
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{what}: failed cases {failed:#?}");
+    checked
+}
+
 /// The body a case describes: `body`, `bodyHex` or `bodyRepeat`.
 fn body(case: &Value) -> Vec<u8> {
     if let Some(text) = case["body"].as_str() {
@@ -122,9 +146,8 @@ fn matches(expected: &Value, actual: &Value) -> bool {
 }
 
 fn run_replies(file: &str, default_command: Option<Command>) -> usize {
-    let file = corpus(file);
-    let mut count = 0;
-    for case in cases(&file, "cases") {
+    let corpus = corpus(file);
+    each_case(file, cases(&corpus, "cases"), |case| {
         let command = default_command.unwrap_or_else(|| command(case["command"].as_str().unwrap()));
         let finished = case["finished"].as_bool().unwrap_or(true);
         let body = body(case);
@@ -137,9 +160,8 @@ fn run_replies(file: &str, default_command: Option<Command>) -> usize {
                 case["expect"]
             );
         }
-        count += 1;
-    }
-    count
+        true
+    })
 }
 
 #[test]
@@ -155,7 +177,7 @@ fn other_replies() {
 #[test]
 fn the_key_policy() {
     let file = corpus("keys.json");
-    for case in cases(&file, "cases") {
+    each_case("keys.json", cases(&file, "cases"), |case| {
         let key = match (case["deviceHex"].as_str(), case["derHex"].as_str()) {
             (Some(text), _) => DeviceKey::from_device_hex(text),
             (_, Some(der)) => DeviceKey::from_der(&hex::decode(der).unwrap()),
@@ -166,19 +188,21 @@ fn the_key_policy() {
             Err(error) => json!({ "error": error.code() }),
         };
         assert_eq!(actual, case["expect"], "{}", name(case));
-    }
+        true
+    });
 }
 
 #[test]
 fn claim_codes() {
     let file = corpus("claim-codes.json");
-    for case in cases(&file, "cases") {
+    each_case("claim-codes.json", cases(&file, "cases"), |case| {
         let actual = match ClaimCode::new(case["code"].as_str().unwrap()) {
             Ok(_) => json!({ "ok": true }),
             Err(e) => json!({ "error": e.code(), "field": e.field().map(|f| f.name()) }),
         };
         assert_eq!(actual, case["expect"], "{}", name(case));
-    }
+        true
+    });
 }
 
 fn decrypt(private: &rsa::PrivateKey, hex_text: &str) -> Vec<u8> {
@@ -222,8 +246,8 @@ fn the_customers_choices() {
             .into_vec(),
     )
     .unwrap();
-    let mut rng = ChaCha20Rng::seed_from_u64(3);
-    for case in cases(&file, "cases") {
+    let rng = std::cell::RefCell::new(ChaCha20Rng::seed_from_u64(3));
+    each_case("inputs.json", cases(&file, "cases"), |case| {
         let options: NetworkOptions = serde_json::from_value(case["network"].clone())
             .unwrap_or_else(|e| panic!("{}: {e}", name(case)));
         let firmware_06 = case["firmware"].as_str() == Some("0.6");
@@ -236,7 +260,7 @@ fn the_customers_choices() {
             if firmware_06 && enterprise {
                 return Err(Error::FirmwareTooOld);
             }
-            Request::configure_ap(&network, &key, &mut rng)
+            Request::configure_ap(&network, &key, &mut *rng.borrow_mut())
         });
         let expect = &case["expect"];
         match result {
@@ -258,13 +282,14 @@ fn the_customers_choices() {
                 assert_eq!(&actual, expect, "{}", name(case));
             }
         }
-    }
+        true
+    });
 }
 
 #[test]
 fn handoff_returns() {
     let file = corpus("handoff.json");
-    for case in cases(&file, "returns") {
+    each_case("handoff.json returns", cases(&file, "returns"), |case| {
         let actual = match handoff::read_return(case["fragment"].as_str().unwrap()) {
             Ok(None) => json!({ "none": true }),
             Err(Error::HandoffInvalid) => json!({ "invalid": true }),
@@ -281,16 +306,16 @@ fn handoff_returns() {
             }
         };
         assert_eq!(actual, case["expect"], "{}", name(case));
-    }
+        true
+    });
 }
 
 #[test]
 fn handoff_links_the_core_builds() {
     let file = corpus("handoff.json");
-    let mut built = 0;
-    for case in cases(&file, "build") {
+    let built = each_case("handoff.json build", cases(&file, "build"), |case| {
         let Some(options) = case.get("options") else {
-            continue;
+            return false;
         };
         let code = ClaimCode::new(options["claimCode"].as_str().unwrap()).unwrap();
         let sealed: Option<Sealed> = options.get("sealed").map(|s| {
@@ -316,8 +341,8 @@ fn handoff_links_the_core_builds() {
             "{}",
             name(case)
         );
-        built += 1;
-    }
+        true
+    });
     assert!(built >= 2);
 }
 
@@ -336,7 +361,7 @@ fn failure(case: &Value) -> Failure {
 #[test]
 fn the_retry_policy_deadlines_and_caps() {
     let file = corpus("retry.json");
-    for case in cases(&file, "cases") {
+    each_case("retry.json", cases(&file, "cases"), |case| {
         let decision = policy::after_failure(
             command(case["command"].as_str().unwrap()),
             failure(case),
@@ -349,7 +374,8 @@ fn the_retry_policy_deadlines_and_caps() {
             Decision::ProbablyConnecting => json!({ "outcome": "probably-connecting" }),
         };
         assert_eq!(actual, case["expect"], "{}", name(case));
-    }
+        true
+    });
     for case in cases(&file, "deadlines") {
         let command = command(case["command"].as_str().unwrap());
         assert_eq!(
