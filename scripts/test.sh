@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .tools/env
-echo "== native tests"
-$CARGO test --workspace
+echo "== native tests (the core, the setup machine on a virtual clock, the corpus, the soak, the simulator)"
+$CARGO test --workspace --exclude softap-maker
 echo "== the maker's server on SQLite and PostgreSQL, against the simulator"
 scripts/test-server.sh
 echo "== reference client against the simulator (Particle's softap-setup, Node)"

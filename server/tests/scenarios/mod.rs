@@ -335,7 +335,10 @@ async fn setup_reaches_claimed_and_the_installation_lists_it(db: Db) {
         .find(|d| d.id == first)
         .and_then(|d| d.name.clone());
     assert_eq!(particle_name.as_deref(), Some("Reading_lamp"));
-    sim.cloud.lock().unwrap().device_disconnected(sim.clock.now(), &first);
+    sim.cloud
+        .lock()
+        .unwrap()
+        .device_disconnected(sim.clock.now(), &first);
     let shown = api
         .get(&format!("/v1/installations/{installation}"), &kim)
         .await
