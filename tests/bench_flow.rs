@@ -7,7 +7,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Object, Reflect};
-use serde_json::{json, Value};
+use serde_json::json;
 use softap_web::web::cloud::Cloud;
 use softap_web::web::flow::SetupFlow;
 use softap_web::web::softap::SoftAp;

@@ -537,16 +537,15 @@ mod setup_flow {
     use std::cell::RefCell;
     use std::rc::Rc;
 
+    /// The steps a flow reported, in order.
+    type Steps = Rc<RefCell<Vec<String>>>;
+
     /// A flow over device `index`, recording every progress event's step.
     fn flow(
         index: usize,
         cloud: Option<Cloud>,
         extra: Value,
-    ) -> (
-        SetupFlow,
-        Rc<RefCell<Vec<String>>>,
-        Closure<dyn FnMut(JsValue)>,
-    ) {
+    ) -> (SetupFlow, Steps, Closure<dyn FnMut(JsValue)>) {
         let steps = Rc::new(RefCell::new(Vec::new()));
         let record = steps.clone();
         let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
@@ -647,7 +646,7 @@ mod setup_flow {
                     None,
                 )
                 .await;
-                flow.next(None);
+                flow.next(None).unwrap();
             }
             let info = rust(
                 await_js(flow.wait_for_device(Some(js(&json!({"intervalMs": 50})))))

@@ -528,10 +528,9 @@ fn an_expired_token_is_reported_then_a_fresh_one_finishes_the_wait() {
 fn a_device_owned_by_another_customer_is_reported_as_such() {
     let mut world = World::new(Options::default());
     // Someone else set this device up before (sold on, given away).
-    let other = harness::mint_customer_token(&mut world.cloud, "someone-else@example.com");
-    let _ = other;
+    harness::mint_customer_token(&mut world.cloud, "someone-else@example.com");
     let id = world.device_id.clone();
-    assert!(world.cloud.device_connected(0, &id, None) == false);
+    assert!(!world.cloud.device_connected(0, &id, None));
     world.cloud.set_owner(&id, Some("someone-else@example.com"));
     world.cloud.device_disconnected(0, &id);
     let failed = setup(&mut world, wpa2()).unwrap_err();

@@ -158,7 +158,7 @@ fn run(scenario: &Scenario) -> Ending {
             firmware: scenario.firmware,
             faults: scenario.faults.clone(),
             seed: scenario.seed,
-            rejoin_access_point: scenario.seed % 2 == 0,
+            rejoin_access_point: scenario.seed.is_multiple_of(2),
             life: LifeTiming {
                 teardown: Duration::from_millis(200),
                 join: Duration::from_millis(2_000 + scenario.seed % 5_000),

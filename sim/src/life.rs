@@ -325,17 +325,14 @@ impl DeviceModel {
     /// point's changes for the fronts.
     pub fn handle_timeout(&mut self, now: u64, cloud: &mut Cloud) -> Vec<Change> {
         let mut changes = Vec::new();
-        loop {
-            let Some(i) = self
-                .timers
-                .iter()
-                .enumerate()
-                .filter(|(_, (at, _))| *at <= now)
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(i, _)| i)
-            else {
-                break;
-            };
+        while let Some(i) = self
+            .timers
+            .iter()
+            .enumerate()
+            .filter(|(_, (at, _))| *at <= now)
+            .min_by_key(|(_, (at, _))| *at)
+            .map(|(i, _)| i)
+        {
             let (at, timer) = self.timers.remove(i);
             match timer {
                 Timer::ApDown(mode) => {

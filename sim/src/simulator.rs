@@ -274,9 +274,12 @@ fn cors(response: Response) -> Response {
         .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 }
 
+/// Writes bytes to a stream's client: false once it has gone away.
+type Write<'a> = dyn FnMut(&[u8]) -> bool + 'a;
+
 /// Writes an event stream's frames as the cloud queues them, and a keep-alive comment after
 /// ten seconds of silence (cloud spec §13.7), until the client goes away.
-fn event_stream(cloud: CloudHandle) -> impl Fn(u64, &mut dyn FnMut(&[u8]) -> bool) + Send + Sync {
+fn event_stream(cloud: CloudHandle) -> impl Fn(u64, &mut Write<'_>) + Send + Sync {
     move |subscription, write| {
         let mut guard = cloud.cloud.lock().unwrap();
         loop {

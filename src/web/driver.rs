@@ -45,13 +45,15 @@ struct Pending {
 
 type Listener = Rc<dyn Fn(&Progress)>;
 
+/// The armed timer: its deadline, its handle, its callback.
+type Timer = (u64, JsValue, Closure<dyn FnMut()>);
+
 /// A machine and everything in flight for it.
 pub(crate) struct Driver {
     machine: RefCell<Setup<getrandom::SysRng>>,
     pending: RefCell<Vec<(OpId, Pending)>>,
     requests: RefCell<Vec<(TransmitId, AbortController)>>,
-    /// The armed timer: its deadline, its handle, its callback.
-    timer: RefCell<Option<(u64, JsValue, Closure<dyn FnMut()>)>>,
+    timer: RefCell<Option<Timer>>,
     listeners: RefCell<Vec<Listener>>,
 }
 

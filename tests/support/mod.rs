@@ -18,6 +18,7 @@ pub struct Sim {
     pub devices: Vec<String>,
 }
 
+#[allow(dead_code)] // not every test file uses it
 pub const PRODUCT: u32 = 4242;
 
 /// The simulator, or `None` when none was started for this build.

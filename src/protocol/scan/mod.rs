@@ -368,14 +368,11 @@ mod tests {
         assert!(matches!(outcome, Progress::Complete(ref e) if e.len() == 1));
     }
 
+    type Fed = Result<Progress<Vec<ScanEntry>>, NotAScan>;
+    type Finished = Result<Vec<ScanEntry>, NotAScan>;
+
     /// The outcome after every byte fed in pieces of `piece` bytes, then at the end.
-    fn outcome(
-        body: &[u8],
-        piece: usize,
-    ) -> (
-        Result<Progress<Vec<ScanEntry>>, NotAScan>,
-        Result<Vec<ScanEntry>, NotAScan>,
-    ) {
+    fn outcome(body: &[u8], piece: usize) -> (Fed, Finished) {
         let mut reader = ScanReader::new();
         let mut progress = Ok(Progress::Partial);
         for chunk in body.chunks(piece) {

@@ -600,6 +600,9 @@ impl Configure {
 
 // --- cloud calls with the policy of one-shot requests ---
 
+/// A cloud call's status and body.
+type Answer = (u16, Vec<u8>);
+
 /// A cloud request retried while the cloud is unreachable or struggling (at most three
 /// attempts), its answer handed back otherwise.
 #[derive(Debug)]
@@ -619,7 +622,7 @@ impl RetryingCall {
     fn advance<R: ?Sized>(
         &mut self,
         ctx: &mut Ctx<'_, R>,
-    ) -> (bool, Option<Result<(u16, Vec<u8>), Error>>) {
+    ) -> (bool, Option<Result<Answer, Error>>) {
         if let Some(transmit) = self.call.transmit() {
             if self.call.handle_timeout(ctx.now) {
                 ctx.transmits.push_back(super::Transmit::Abort(transmit));
