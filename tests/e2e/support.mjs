@@ -1,12 +1,13 @@
 // What the end-to-end tests share: softap-sim started and ready (on free ports, its addresses
-// read from the line it prints), the maker's page as an https origin (self-signed) serving
-// www/ and pkg/ beside the test's own routes, the demo page served with the simulator's real
-// addresses, and free ports for the WebDriver servers. Nothing here listens on a fixed port.
+// read from the line it prints), softap-maker against it, the maker's page as an https origin
+// (self-signed) serving www/ and pkg/ beside the test's own routes, the demo as make demo runs
+// it (scripts/demo-server.mjs) pointed at the simulator's and the maker's real addresses, and
+// free ports for the WebDriver servers. Nothing here listens on a fixed port.
 import { spawn, execFileSync } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:https";
 import { createServer as createTcpServer } from "node:net";
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -70,27 +71,100 @@ export async function httpsSite(route, { host = "127.0.0.1" } = {}) {
   return { server, origin: `https://${host}:${server.address().port}` };
 }
 
-// The simulator's addresses as the demo page (www/index.html) names them (scripts/demo.sh).
-const DEMO_ADDRESSES = { device: "http://127.0.0.1:8180", control: "http://127.0.0.1:8183", cloud: "http://127.0.0.1:8182", backend: "http://127.0.0.1:8184" };
+/** softap-maker's development session secret in the tests (HS256, at least 32 bytes). */
+const MAKER_SECRET = "softap-e2e-maker-session-secret-0123456789";
 
 /**
- * The demo (www/ and pkg/, as softap-sim's --www serves them: the same types, no-cache) on a
- * free loopback port, its page pointed at this simulator's addresses instead of the fixed ones
- * `make demo` uses. Resolves to `{ server, url }`.
+ * softap-maker (the maker's server) against this simulator's cloud, on a free port, with a
+ * fresh SQLite database in a temporary folder; `origins` may call it (CORS). The process,
+ * with its base URL as `url` and `token(user)`, a session for that user.
  */
-export async function demoSite(addresses) {
-  const actual = { device: addresses.devices[0].http, control: addresses.control, cloud: addresses.cloud, backend: addresses.backend };
-  let page = readFileSync(path.join(root, "www/index.html"), "utf8");
-  for (const [name, fixed] of Object.entries(DEMO_ADDRESSES)) page = page.replaceAll(fixed, actual[name]);
-  const left = page.match(/http:\/\/127\.0\.0\.1:\d+/g)?.filter((a) => !Object.values(actual).includes(a));
-  if (left?.length) throw new Error(`www/index.html names ${left.join(", ")}: tell DEMO_ADDRESSES what it is`);
-  const types = { ...TYPES, ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
-  const server = createHttpServer((req, res) => {
-    const file = staticFile(new URL(req.url, "http://x").pathname);
-    if (req.method !== "GET" || !file) return res.writeHead(404).end();
-    const body = file === path.join(root, "www/index.html") ? page : readFileSync(file);
-    res.writeHead(200, { "Content-Type": types[path.extname(file)] ?? "application/octet-stream", "Cache-Control": "no-cache" }).end(body);
+export async function startMaker(addresses, { origins = [], env = {} } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "softap-maker-"));
+  const vars = {
+    PARTICLE_API_URL: addresses.cloud, PARTICLE_CLIENT_ID: "softap-sim-client", PARTICLE_CLIENT_SECRET: "softap-sim-secret",
+    PARTICLE_PRODUCT_ID: String(addresses.productId ?? 4242), MAKER_JWT_SECRET: MAKER_SECRET,
+    ALLOWED_ORIGINS: origins.join(","), LISTEN_ADDR: "127.0.0.1:0", DATABASE_URL: `sqlite://${path.join(dir, "maker.db")}?mode=rwc`,
+    RUST_LOG: "warn", ...env,
+  };
+  const bin = path.join(root, "target/debug/softap-maker");
+  const maker = spawn(bin, [], { env: { PATH: process.env.PATH, ...vars }, stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise((resolve, reject) => {
+    maker.once("exit", (code) => reject(new Error(`softap-maker exited with ${code}`)));
+    createInterface({ input: maker.stdout }).once("line", resolve);
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+  maker.url = JSON.parse(line).listening.replace(/\/$/, "");
+  maker.token = (user) => execFileSync(bin, ["dev-token", user], { env: { PATH: process.env.PATH, ...vars } }).toString().trim();
+  maker.import = (csv) => {
+    const file = path.join(dir, `import-${Date.now()}.csv`);
+    writeFileSync(file, csv);
+    return execFileSync(bin, ["import", file, "--labels", path.join(dir, "labels")], {
+      env: { PATH: process.env.PATH, ...vars, MAKER_SETUP_URL: "https://lumen.example/setup" },
+    }).toString();
+  };
+  return maker;
 }
+
+/**
+ * The demo as `make demo` runs it, on free ports: softap-sim with `simArgs`, the demo page
+ * (scripts/demo-server.mjs) pointed at it, and softap-maker in place of the simulator's
+ * stand-in backend, with a session for "demo-user". `{ sim, maker, demo, url, control, session, stop }`.
+ */
+export async function demoStack(simArgs, { makerEnv } = {}) {
+  const sim = await startSim(simArgs);
+  const { demoServer } = await import("../../scripts/demo-server.mjs");
+  const addresses = { device: sim.addresses.devices[0].http, cloud: sim.addresses.cloud, control: sim.addresses.control };
+  // The page first (its origin is the maker's allowed origin), then the maker it points at:
+  // the server reads `addresses` and the session at every request.
+  const stack = { sim, control: sim.addresses.control };
+  stack.demo = await demoServer({ addresses, session: () => stack.session });
+  stack.url = stack.demo.url;
+  stack.maker = await startMaker(sim.addresses, { origins: [new URL(stack.url).origin], env: makerEnv });
+  addresses.maker = stack.maker.url;
+  stack.session = stack.maker.token("demo-user");
+  stack.stop = () => {
+    stack.demo.server.close();
+    stack.maker.kill();
+    sim.kill();
+  };
+  return stack;
+}
+
+/** Debian's Chromium through playwright-core, as every Chromium test here starts it. */
+export async function launchChromium(args = []) {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run", ...args],
+  });
+}
+
+/** The simulator's state (`GET control/state`). */
+export async function simState(control) {
+  return (await fetch(`${control}/state`)).json();
+}
+
+/** Waits (polling the simulator, never a fixed sleep) until `check(state)` holds. */
+export async function untilSim(control, check, what = "the simulator's state") {
+  for (let i = 0; i < 600; i++) {
+    const state = await simState(control);
+    if (check(state)) return state;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The element's helpers on a page: pick a network, type its password, send; name the device. */
+export const widgetActions = {
+  async connectTo(widget, network, password, { label = "Password" } = {}) {
+    await widget.getByRole("radio", { name: new RegExp(network) }).check();
+    if (password !== undefined) await widget.getByLabel(label, { exact: true }).fill(password);
+    await widget.locator("#connect").click();
+  },
+  async name(widget, name, { save = "Save", title = /is online/ } = {}) {
+    await widget.getByRole("heading", { name: title }).waitFor({ timeout: 30000 });
+    if (name !== undefined) await widget.locator("#device-label").fill(name);
+    await widget.getByRole("button", { name: save }).click();
+  },
+};
