@@ -4,12 +4,17 @@
 // that a maker adds to the product firmware. Prints `device_page_relay_gzip_bytes: N`.
 //
 //   node scripts/device-page.mjs --allow-origin https://example.com [--allow-origin …]
-//     [--product "Lumen lamp"] [--lang en,de] [--out DIR]            (make device-page)
+//     [--setup-url https://example.com/setup] [--product "Lumen lamp"]
+//     [--product-in de=Lumen-Lampe,f] [--lang en,de] [--out DIR]      (make device-page)
 //
 // --allow-origin (required, repeatable): the maker's origins the page may return to; a link
-// whose `back` is elsewhere is refused before anything reaches the device. --product: the
-// name the page calls the device by (never taken from a link). --lang: the languages shipped
-// (default: every language of www/i18n.js); each costs flash.
+// whose `back` is elsewhere is refused before anything reaches the device. --setup-url: the
+// maker's setup page, where a page opened without its link (a reload, Back) sends the customer
+// (default: the first origin's /); it must be on one of those origins. --product: the name the
+// page calls the device by (never taken from a link); --product-in LANG=NAME[,GENDER] its name
+// in one language, with its German gender (m, f, n) for the articles (without one, German says
+// "Ihr Gerät"). --lang: the languages shipped (default: every language of www/i18n.js); each
+// costs flash.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,12 +23,12 @@ import { minify } from "terser";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 globalThis.navigator ??= { languages: [] }; // www/i18n.js is written for browsers
-const { MESSAGES } = await import(path.join(root, "www/i18n.js"));
+const { MESSAGES, productWords } = await import(path.join(root, "www/i18n.js"));
 const { TEXT_KEYS } = await import(path.join(root, "www/device/texts.js"));
 
 /** The options, checked: `{ out, origins, product, langs }`. Throws with a usage message. */
 export function parseArgs(args) {
-  const known = ["--out", "--allow-origin", "--product", "--lang"];
+  const known = ["--out", "--allow-origin", "--setup-url", "--product", "--product-in", "--lang"];
   const values = Object.fromEntries(known.map((k) => [k, []]));
   for (let i = 0; i < args.length; i += 2) {
     if (!known.includes(args[i]) || args[i + 1] === undefined) {
@@ -51,10 +56,27 @@ export function parseArgs(args) {
     if (!Object.hasOwn(MESSAGES, lang)) throw new Error(`--lang ${lang}: www/i18n.js has ${Object.keys(MESSAGES).join(", ")}`);
   }
   if (values["--product"].length > 1) throw new Error("--product: one name");
+  if (values["--setup-url"].length > 1) throw new Error("--setup-url: one page");
+  const home = values["--setup-url"][0] ?? `${origins[0]}/`;
+  let homeOrigin;
+  try {
+    homeOrigin = new URL(home).origin;
+  } catch {
+    // Reported below.
+  }
+  if (!origins.includes(homeOrigin)) throw new Error(`--setup-url ${home}: a page on one of the --allow-origin origins`);
+  const names = {};
+  for (const value of values["--product-in"]) {
+    const [, lang, name, gender] = /^([a-z]{2})=([^,]+)(?:,([mfn]))?$/.exec(value) ?? [];
+    if (!lang) throw new Error(`--product-in ${value}: LANG=NAME[,GENDER], like de=Lumen-Lampe,f`);
+    names[lang] = { name, gender };
+  }
   return {
     out: path.resolve(values["--out"][0] || path.join(root, "target/device-page")),
     origins: [...new Set(origins)],
+    home,
     product: values["--product"][0] || "device",
+    names,
     langs: [...new Set(langs)],
   };
 }
@@ -65,16 +87,21 @@ const PAGE_URLS = ["/index", "/setup"];
 // What the handler adds to the firmware's headers: the page is gzipped, and never cached (the
 // firmware adds no-store as well; a page a fake device served must not be reused either).
 const HEADERS = "Content-Encoding: gzip\r\nCache-Control: no-store\r\n";
-const CONFIG_LINE = 'const CONFIG = { origins: [], product: "", texts: { en: {} } };';
+const CONFIG_LINE = 'const CONFIG = { origins: [], home: "", product: "", texts: { en: {} } };';
 
 /** The page's script: seal.js, logic.js and page.js as one module, minified. */
-async function pageScript({ origins, product, langs }) {
+async function pageScript({ origins, home = `${origins[0]}/`, product, names = {}, langs }) {
   const read = (file) => readFileSync(path.join(root, "www", file), "utf8");
-  const texts = Object.fromEntries(langs.map((lang) => [lang, Object.fromEntries(TEXT_KEYS.map((key) => {
-    const text = MESSAGES[lang][key];
-    if (typeof text !== "string") throw new Error(`www/i18n.js: ${lang}.${key} is missing`);
-    return [key, text];
-  }))]));
+  // The product's words are settled here, per language (the page fills in only {ssid} and
+  // {character}).
+  const texts = Object.fromEntries(langs.map((lang) => {
+    const words = productWords(lang, names[lang]?.name ?? product, names[lang]?.gender);
+    return [lang, Object.fromEntries(TEXT_KEYS.map((key) => {
+      const text = MESSAGES[lang][key];
+      if (typeof text !== "string") throw new Error(`www/i18n.js: ${lang}.${key} is missing`);
+      return [key, text.replace(/\{(\w+)\}/g, (all, name) => words[name] ?? all)];
+    }))];
+  }));
   const inline = (source, file) => {
     const code = source.replace(/^import [^;]+;$/gm, "").replace(/^export /gm, "");
     if (/^import /m.test(code)) throw new Error(`${file}: an import was not inlined`);
@@ -82,7 +109,7 @@ async function pageScript({ origins, product, langs }) {
   };
   const page = read("device/page.js");
   if (!page.includes(CONFIG_LINE)) throw new Error("www/device/page.js: the CONFIG line is missing");
-  const config = `const CONFIG = ${JSON.stringify({ origins, product, texts })};`;
+  const config = `const CONFIG = ${JSON.stringify({ origins, home, product, texts })};`;
   const source = [inline(read("seal.js"), "seal.js"), inline(read("device/logic.js"), "logic.js"),
     inline(page, "page.js").replace(CONFIG_LINE, () => config)].join("\n");
   const { code } = await minify(source, { module: true, compress: { passes: 2 }, mangle: true });

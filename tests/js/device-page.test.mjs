@@ -181,7 +181,15 @@ test("the generator: --allow-origin is required and must be an origin; the full 
   const options = parseArgs(["--allow-origin", "https://lumen.example/", "--allow-origin", "http://127.0.0.1:8080",
     "--product", "Lumen lamp", "--lang", "de"]);
   assert.deepEqual(options.origins, ["https://lumen.example", "http://127.0.0.1:8080"]);
-  assert.deepEqual([options.product, options.langs], ["Lumen lamp", ["de"]]);
+  assert.deepEqual([options.product, options.langs], ["Lumen lamp", ["de"]]);  // A page opened without its link (a reload, Back) sends the customer to the maker's setup
+  // page: the first origin's / unless --setup-url names one, on an allowed origin only.
+  assert.equal(options.home, "https://lumen.example/");
+  assert.equal(parseArgs(["--allow-origin", "https://lumen.example", "--setup-url", "https://lumen.example/setup?x=1"]).home,
+    "https://lumen.example/setup?x=1");
+  assert.throws(() => parseArgs(["--allow-origin", "https://lumen.example", "--setup-url", "https://evil.example/"]), /--setup-url/);
+  assert.deepEqual(parseArgs(["--allow-origin", "https://lumen.example", "--product-in", "de=Lumen-Lampe,f"]).names,
+    { de: { name: "Lumen-Lampe", gender: "f" } });
+  assert.throws(() => parseArgs(["--allow-origin", "https://lumen.example", "--product-in", "Lumen-Lampe"]), /--product-in/);
 });
 
 test("the generated page: one gzipped HTML within 12 KB, its origins, product and texts inlined, no-store", async () => {
@@ -196,6 +204,7 @@ test("the generated page: one gzipped HTML within 12 KB, its origins, product an
   assert.match(html, /<script type="module">/);
   assert.doesNotMatch(html, /\bimport\b|\bexport\b|src="\.\/page\.js"/);
   assert.ok(html.includes('["https://lumen.example"]'));
+  assert.match(html, /\bhome:"https:\/\/lumen\.example\/"/, "the way back from a page opened without its link");
   for (const lang of ["en", "de"]) assert.ok(html.includes(JSON.stringify(MESSAGES[lang].pageConnectTo)), lang);
   const handler = readFileSync(path.join(out, "softap_pages.cpp"), "utf8");
   assert.ok(handler.includes('Header header("Content-Encoding: gzip\\r\\nCache-Control: no-store\\r\\n");'));

@@ -13,8 +13,9 @@ import {
 } from "./logic.js";
 import { matches } from "../seal.js";
 
-// The maker's origins, the product's name and the texts: set by scripts/device-page.mjs.
-const CONFIG = { origins: [], product: "", texts: { en: {} } };
+// The maker's origins, its setup page, the product's name and the texts: set by
+// scripts/device-page.mjs.
+const CONFIG = { origins: [], home: "", product: "", texts: { en: {} } };
 
 const fragment = location.hash;
 // The claim code and any sealed password leave the address bar and the history at once.
@@ -159,6 +160,10 @@ run().catch((error) => {
   const code = error.code || "device-error";
   // A way back only to an origin the page was generated for.
   const back = handoff?.back ?? backUrl(new URLSearchParams(fragment.slice(1)).get("back"), CONFIG.origins);
-  const link = back ? `<a class="button" id="back" href="${escape(returnUrl({ back, result: "error", code, deviceId }))}">${t("pageBack")}</a>` : "";
-  show(t("pageStopped"), `<p class="error" role="alert">${t(FATAL[code] ?? MESSAGES[code] ?? "device-error")}</p>${link}`);
+  // Without a link (a reload, Back, a bookmark) or with a foreign one: the maker's setup page,
+  // which knows from its own storage where the customer is.
+  const link = back ? `<a class="button" id="back" href="${escape(returnUrl({ back, result: "error", code, deviceId }))}">${t("pageBack")}</a>`
+    : `<a class="button" id="home" href="${escape(CONFIG.home)}">${t("pageBack")}</a>`;
+  const lost = !fragment.replace(/^#/, "");
+  show(t("pageStopped"), `<p class="error" role="alert">${t(lost ? "pageLost" : FATAL[code] ?? MESSAGES[code] ?? "device-error")}</p>${link}`);
 });

@@ -5,7 +5,7 @@
 export const TEXT_KEYS = [
   "pageTalking", "pageStopped", "pageBack", "pageNone", "pageUnknownSecurity", "pageUnclear", "pageConnectTo",
   "pageSealed", "pagePeap", "pageTls", "pageTlsDirect", "pageUnreachable", "pageCharacter", "pageUnsupported",
-  "pageFirmware", "pageWepKey", "pageEnterprise",
+  "pageFirmware", "pageWepKey", "pageEnterprise", "pageLost",
   "networksTitle", "password", "showPassword", "user", "eap", "connect", "rescan", "sending", "rejoinTitle",
   "rejoinText", "continue", "sealTitle", "handoff-invalid", "fingerprint-mismatch", "network-not-found",
   "passphrase-length", "password-required", "timeout", "device-error",
