@@ -147,3 +147,30 @@ fn a_malformed_option_throws_a_type_error_naming_it() {
     let message = js_field(&error, "message").unwrap();
     assert!(message.contains("timeoutMs"), "{message}");
 }
+
+#[wasm_bindgen_test]
+fn a_secret_of_the_wrong_type_stays_out_of_the_type_error() {
+    use softap_web::web::cloud::Cloud;
+    use softap_web::web::handoff::seal_network;
+    let token =
+        js_sys::JSON::parse(r#"{"accessToken":{"access_token":"s3cr3t-token-abc"}}"#).unwrap();
+    let error = Cloud::new(token).err().unwrap();
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+    let message = js_field(&error, "message").unwrap();
+    assert!(message.contains("accessToken"), "{message}");
+    assert!(!message.contains("s3cr3t"), "{message}");
+    let key = hex::encode(SPKI_1024);
+    for password in ["12345678", r#"["a, expected hunter2"]"#] {
+        let network = js_sys::JSON::parse(&format!(
+            r#"{{"ssid":"Home","security":"wpa2","password":{password}}}"#
+        ))
+        .unwrap();
+        let error = seal_network(&key, network).err().unwrap();
+        let message = js_field(&error, "message").unwrap();
+        assert!(message.contains("password"), "{message}");
+        assert!(
+            !message.contains("12345678") && !message.contains("hunter2"),
+            "{message}"
+        );
+    }
+}

@@ -302,25 +302,30 @@ impl Reader<'_> {
         })
     }
 
+    /// `\uXXXX`, a surrogate pair joined. A lone surrogate is JSON all the same (RFC 8259
+    /// §8.2) and becomes U+FFFD, as a browser's decoder would show it.
     fn unicode_escape(&mut self, out: &mut Vec<u8>) -> Result<(), Stop> {
         let mut code = self.hex4()?;
         if (0xD800..0xDC00).contains(&code) {
-            if self
-                .input
-                .get(self.pos..self.pos + 2)
-                .ok_or(Stop::Incomplete)?
-                != b"\\u"
-            {
-                return Err(Stop::Malformed("bad escape"));
+            // A low surrogate's escape next makes a pair; wait while the bytes could be one.
+            let next = &self.input[self.pos..self.input.len().min(self.pos + 6)];
+            let could_be_low = next.iter().enumerate().all(|(i, &b)| match i {
+                0 => b == b'\\',
+                1 => b == b'u',
+                2 => matches!(b, b'd' | b'D'),
+                3 => matches!(b, b'c'..=b'f' | b'C'..=b'F'),
+                _ => b.is_ascii_hexdigit(),
+            });
+            if could_be_low {
+                if next.len() < 6 {
+                    return Err(Stop::Incomplete);
+                }
+                let low = next[2..].iter().fold(0, |n, &d| n * 16 + hex_digit(d));
+                self.pos += 6;
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
             }
-            self.pos += 2;
-            let low = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&low) {
-                return Err(Stop::Malformed("bad escape"));
-            }
-            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
         }
-        let c = char::from_u32(code).ok_or(Stop::Malformed("bad escape"))?;
+        let c = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
         let mut buf = [0; 4];
         out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         Ok(())
@@ -369,6 +374,11 @@ impl Reader<'_> {
             _ => Value::OtherNumber,
         })
     }
+}
+
+/// The value of a hex digit (checked by the caller).
+fn hex_digit(d: u8) -> u32 {
+    (d as char).to_digit(16).unwrap_or(0)
 }
 
 /// `.digits`, then optionally `e`/`E`, a sign and digits: the rest of a JSON number.
@@ -483,6 +493,18 @@ mod tests {
         assert_eq!(
             value,
             Value::Array(vec![Value::String("é😀/".as_bytes().to_vec())])
+        );
+        // Lone surrogates are JSON too (RFC 8259 §8.2): U+FFFD, as a browser shows them.
+        let value = complete(br#"["\ud800","\udc00x","\ud800\u0041","\uD800\uDBFF"]"#);
+        let text = |s: &str| Value::String(s.as_bytes().to_vec());
+        assert_eq!(
+            value,
+            Value::Array(vec![
+                text("\u{FFFD}"),
+                text("\u{FFFD}x"),
+                text("\u{FFFD}A"),
+                text("\u{FFFD}\u{FFFD}")
+            ])
         );
     }
 

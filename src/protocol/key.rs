@@ -62,6 +62,11 @@ impl DeviceKey {
                 if spki.algorithm.oid.to_string() != RSA_ENCRYPTION {
                     return Err(invalid(KeyProblem::NotRsa));
                 }
+                // rsaEncryption takes NULL parameters (RFC 3279 §2.3.1); anything else is no
+                // key of that algorithm (seal.js refuses it too).
+                if spki.algorithm.parameters.is_some_and(|p| !p.is_null()) {
+                    return Err(invalid(KeyProblem::NotDer));
+                }
                 let inner = spki
                     .subject_public_key
                     .as_bytes()

@@ -169,10 +169,13 @@ pub fn read_reply(command: Command, body: &[u8], finished: bool) -> Result<Progr
 
 fn interpret(command: Command, value: &Value) -> Result<Reply, Error> {
     let invalid = |reason| Error::InvalidResponse { command, reason };
+    // A whole number a JS client reads exactly too (the device page reads the same replies).
+    const SAFE: u64 = (1 << 53) - 1;
     let code = || {
         value
             .get("r")
             .and_then(Value::as_i64)
+            .filter(|r| r.unsigned_abs() <= SAFE)
             .ok_or(invalid("no result code"))
     };
     match command {

@@ -18,12 +18,25 @@ pub(crate) fn read<T: DeserializeOwned + Default>(
         return Ok(T::default());
     }
     serde_wasm_bindgen::from_value(value.clone()).map_err(|error| {
+        let expected = expectation(&error.to_string());
         let message = match culprit::<T>(&value) {
-            Some(option) => format!("softap-web: bad option {option} of {what}: {error}"),
-            None => format!("softap-web: bad {what}: {error}"),
+            Some(option) => format!("softap-web: bad option {option} of {what}: {expected}"),
+            None => format!("softap-web: bad {what}: {expected}"),
         };
         js_sys::TypeError::new(&message).into()
     })
+}
+
+/// What serde says was expected, never what it was given: that may be a password, a claim
+/// code or a token passed with the wrong type. Serde ends its messages with ", expected …",
+/// which comes from the type, not from the value.
+fn expectation(serde_message: &str) -> String {
+    match serde_message.rsplit_once(", expected ") {
+        Some((_, expected)) => format!("expected {expected}"),
+        // "missing field `name`" names the field only.
+        None if serde_message.starts_with("missing field") => serde_message.to_owned(),
+        None => "not of the type it takes (see the TypeScript types)".to_owned(),
+    }
 }
 
 /// The option that makes `value` unreadable as `T`: every option of these bags may be left

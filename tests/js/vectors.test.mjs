@@ -30,7 +30,7 @@ function eachCase(list, check) {
       checked++;
     } catch (error) {
       checked++;
-      failed.push(`${c.name}: ${error.message}`);
+      failed.push(error.message.includes(c.name) ? error.message : `${c.name}: ${error.message}`);
     }
   }
   assert.deepEqual(failed.slice(before), [], "failed cases");

@@ -122,7 +122,8 @@ export function readHandoff(fragment, origins) {
       check("sec", false);
     }
     if (kind) {
-      check("pwd", /^[0-9a-f]{256}$/i.test(get("pwd")));
+      // RSA ciphertext as long as the recorded key's modulus: 1024 to 4096 bits.
+      check("pwd", /^(?:[0-9a-f]{2}){128,512}$/i.test(get("pwd")));
       sealed.pwd = get("pwd");
     } else check("pwd", !has("pwd"));
     if (kind === ENTERPRISE) {
@@ -264,6 +265,8 @@ export function configureBody(network, key, firmware = "0.7") {
   const n = network.sealed ? { ...network.sealed, kind: securityClass(network.sealed.sec) } : checkNetwork(network);
   if (n.kind === ENTERPRISE && firmware === "0.6") throw fail("firmware-too-old");
   const pwd = n.secret != null ? encrypt(key, n.secret) : n.pwd;
+  // A sealed password is RSA ciphertext for the device's own key: exactly as long as its modulus.
+  if (network.sealed && pwd && pwd.length !== key.bytes * 2) throw fail("handoff-invalid", "pwd");
   let body = `{"idx":0,"ssid":"${n.ssid}"`;
   if (pwd) body += `,"pwd":"${pwd}"`;
   const { channel } = network;
@@ -319,8 +322,11 @@ function valueLexer() {
   let word = "";
   let matched = 0;
   const kinds = []; // open containers: true for an object
+  let name = ""; // the top object's key being read, while it is one
   const self = {
     int: NaN,
+    // The top object's fields that are whole numbers as written (2, not 2.0 or 2e0).
+    whole: Object.create(null),
     push(c) {
       const sp = isSpace(c);
       switch (st) {
@@ -343,7 +349,7 @@ function valueLexer() {
           else if (c === 34) {
             if (!key) return itemDone();
             st = 7;
-          }
+          } else if (key && kinds.length === 1 && name.length < 16) name += String.fromCharCode(c);
           return GOES_ON;
         case 2: {
           const next = numberAfter(num, c);
@@ -372,6 +378,7 @@ function valueLexer() {
         if (c !== 34) return WRONG;
         st = 1;
         key = true;
+        name = "";
       } else {
         if (c !== 58) return WRONG;
         st = 0;
@@ -401,6 +408,7 @@ function valueLexer() {
     return GOES_ON;
   };
   const itemDone = () => {
+    if (kinds.length === 1 && kinds[0]) self.whole[name] = st === 2 && (num === 2 || num === 3);
     if (!kinds.length) {
       self.int = Number.isSafeInteger(self.int) && st === 2 && [2, 3].includes(num) ? self.int || 0 : NaN;
       return DONE;
@@ -470,7 +478,10 @@ export function replyReader(command) {
       if (got === DONE) {
         // Raw control bytes are read as the core reads them (JSON.parse would refuse them).
         try {
-          return interpret(command, JSON.parse(new TextDecoder().decode(b.subarray(start, at + 1)).replace(/[\0-\x1f]/g, " ")));
+          const o = JSON.parse(new TextDecoder().decode(b.subarray(start, at + 1)).replace(/[\0-\x1f]/g, " "));
+          // As the core reads numbers: whole as written (2, not 2.0), and exact.
+          for (const k of ["r", "v"]) if (!lexer.whole[k]) delete o[k];
+          return interpret(command, o);
         } catch {
           return invalid;
         }
@@ -498,7 +509,7 @@ function interpret(command, o) {
     case "version":
       return Number.isSafeInteger(o.v) && o.v >= 0 && o.v <= 0xffffffff ? { version: o.v } : invalid;
     case "device-id": {
-      const claimed = { 1: true, 0: false, true: true, false: false }[o.c];
+      const claimed = typeof o.c === "boolean" ? o.c : o.c === "1" ? true : o.c === "0" ? false : undefined;
       const ok = typeof o.id === "string" && /^[0-9a-f]{24}$/i.test(o.id) && (typeof o.c === "string" || typeof o.c === "boolean");
       return ok && claimed !== undefined ? { deviceId: { id: o.id.toLowerCase(), claimed } } : invalid;
     }
@@ -755,7 +766,7 @@ function entryReader(start) {
     const f = last.f;
     const bytes = b.subarray(name, last.close);
     const ok = bytes.length && f.rssi >= -128 && f.rssi <= 0 && (f.sec === -1 || (f.sec >= 0 && f.sec <= 0xffffffff));
-    const entry = ok && { ssid: new TextDecoder().decode(bytes), key: latin1(bytes, 0, bytes.length), rssi: f.rssi, sec: f.sec,
+    const entry = ok && { ssid: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes), key: latin1(bytes, 0, bytes.length), rssi: f.rssi, sec: f.sec,
       channel: f.ch >= 0 && f.ch <= 0xffffffff ? f.ch : 0 };
     if (entry && counted.length > 1) entry.doubtful = true;
     return [entry || null, last.end];

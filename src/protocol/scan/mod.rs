@@ -18,7 +18,9 @@ mod value;
 
 use serde::Serialize;
 
+use crate::protocol::command::Command;
 use crate::protocol::json::Progress;
+use crate::protocol::policy;
 use crate::protocol::security::Security;
 pub use entry::ENTRY_CAP;
 use entry::{Decision, EntryReader};
@@ -116,15 +118,21 @@ impl ScanReader {
         self.buf.iter().all(u8::is_ascii_whitespace)
     }
 
-    /// Takes more of the body. `Complete` once the list is whole (whatever follows).
+    /// Takes more of the body. `Complete` once the list is whole (whatever follows). At most
+    /// the scan's reply cap is read ([`policy::reply_cap`]): a list not whole by then is refused.
     ///
     /// # Errors
-    /// [`NotAScan`] when the frame is wrong.
+    /// [`NotAScan`] when the frame is wrong or the list runs past the cap.
     pub fn feed(&mut self, data: &[u8]) -> Result<Progress<Vec<ScanEntry>>, NotAScan> {
+        let cap = policy::reply_cap(Command::ScanAp);
+        let room = cap.saturating_sub(self.buf.len());
         if !matches!(self.stage, Stage::Done) {
-            self.buf.extend_from_slice(data);
+            self.buf.extend_from_slice(&data[..data.len().min(room)]);
         }
-        self.advance(false)
+        match self.advance(false)? {
+            Progress::Partial if data.len() > room => Err(NotAScan("reply too long")),
+            progress => Ok(progress),
+        }
     }
 
     /// The stream ended: what is there is all there is.
@@ -382,6 +390,15 @@ mod tests {
             }
         }
         (progress, reader.finish())
+    }
+
+    #[test]
+    fn a_reader_used_on_its_own_stops_at_the_cap() {
+        let mut reader = ScanReader::new();
+        assert_eq!(reader.feed(b"{\"scans\":["), Ok(Progress::Partial));
+        let flood = vec![b'x'; 1 << 20];
+        assert_eq!(reader.feed(&flood), Err(NotAScan("reply too long")));
+        assert_eq!(reader.len(), policy::reply_cap(Command::ScanAp));
     }
 
     #[test]
