@@ -121,6 +121,8 @@ fn retry_delay_ms(failure: Failure, attempt: u32) -> u64 {
     }
 }
 
+/// How long to wait for the customer to join the device's network, unless the caller says.
+pub const DEVICE_WAIT_MS: u64 = 5 * 60_000;
 /// Between two looks for the device while the customer joins its network.
 pub const DEVICE_POLL_MS: u64 = 2_000;
 /// One look's deadline: a device that is there answers `device-id` at once.
@@ -129,6 +131,8 @@ pub const DEVICE_POLL_DEADLINE_MS: u64 = 4_000;
 /// firmware ends chunked bodies (0.7 and later do at once; 0.6 never does, spec §3.2.4).
 pub const END_OF_BODY_GRACE_MS: u64 = 250;
 
+/// How long to wait for the device to be online and the customer's, unless the caller says.
+pub const CLOUD_WAIT_MS: u64 = 10 * 60_000;
 /// One cloud request's deadline.
 pub const CLOUD_DEADLINE_MS: u64 = 15_000;
 /// Between polls of the customer's devices while the event stream is down.

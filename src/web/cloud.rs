@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
 use crate::protocol::cloud::CloudConfig;
+use crate::protocol::policy;
 use crate::protocol::setup::{Operation, SetupConfig};
 use crate::web::driver::Driver;
 use crate::web::error::to_js_in;
@@ -99,8 +100,8 @@ impl Cloud {
         let (promise, op) = self.driver.start_op(
             Operation::WaitForCloud {
                 device_id: Some(device_id),
-                timeout_ms: u64::from(parsed.timeout_ms.unwrap_or(10 * 60_000)),
-                interval_ms: u64::from(parsed.interval_ms.unwrap_or(3_000)),
+                timeout_ms: parsed.timeout_ms.map_or(policy::CLOUD_WAIT_MS, u64::from),
+                interval_ms: parsed.interval_ms.map_or(policy::CLOUD_POLL_MS, u64::from),
                 watch_device: false,
             },
             false,

@@ -11,6 +11,7 @@ use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
+use crate::protocol::policy;
 use crate::protocol::setup::{Operation, Progress};
 use crate::protocol::Fingerprint;
 use crate::web::cloud::SharedCloud;
@@ -150,8 +151,8 @@ impl SetupFlow {
         match options::read::<DeviceWaitOptions>("DeviceWaitOptions", options.unwrap_or_default()) {
             Ok(o) => self.driver.start(
                 Operation::WaitForDevice {
-                    timeout_ms: u64::from(o.timeout_ms.unwrap_or(5 * 60_000)),
-                    interval_ms: u64::from(o.interval_ms.unwrap_or(2_000)),
+                    timeout_ms: o.timeout_ms.map_or(policy::DEVICE_WAIT_MS, u64::from),
+                    interval_ms: o.interval_ms.map_or(policy::DEVICE_POLL_MS, u64::from),
                 },
                 true,
                 outcome::general,
@@ -208,8 +209,8 @@ impl SetupFlow {
             Ok(o) => self.driver.start(
                 Operation::WaitForCloud {
                     device_id: None,
-                    timeout_ms: u64::from(o.timeout_ms.unwrap_or(10 * 60_000)),
-                    interval_ms: u64::from(o.interval_ms.unwrap_or(3_000)),
+                    timeout_ms: o.timeout_ms.map_or(policy::CLOUD_WAIT_MS, u64::from),
+                    interval_ms: o.interval_ms.map_or(policy::CLOUD_POLL_MS, u64::from),
                     watch_device: o.watch_device.unwrap_or(false),
                 },
                 true,
