@@ -106,26 +106,37 @@ export async function startMaker(addresses, { origins = [], env = {} } = {}) {
 }
 
 /**
- * The demo as `make demo` runs it, on free ports: softap-sim with `simArgs`, the demo page
- * (scripts/demo-server.mjs) pointed at it, and softap-maker in place of the simulator's
- * stand-in backend, with a session for "demo-user". `{ sim, maker, demo, url, control, session, stop }`.
+ * The demo as `make demo` runs it, on free ports: the demo page (scripts/demo-server.mjs),
+ * softap-sim with `simArgs` (and, with `devicePage`, serving the device page generated for
+ * the demo's origin), and softap-maker in place of the simulator's stand-in backend, with a
+ * session for "demo-user". `{ sim, maker, demo, url, control, session, stop }`.
  */
-export async function demoStack(simArgs, { makerEnv } = {}) {
-  const sim = await startSim(simArgs);
+export async function demoStack(simArgs, { makerEnv, devicePage = false } = {}) {
   const { demoServer } = await import("../../scripts/demo-server.mjs");
-  const addresses = { device: sim.addresses.devices[0].http, cloud: sim.addresses.cloud, control: sim.addresses.control };
-  // The page first (its origin is the maker's allowed origin), then the maker it points at:
-  // the server reads `addresses` and the session at every request.
-  const stack = { sim, control: sim.addresses.control };
+  // The page first: its origin is the device page's way back and the maker's allowed origin.
+  // The server reads `addresses` and the session at every request.
+  const addresses = {};
+  const stack = {};
   stack.demo = await demoServer({ addresses, session: () => stack.session });
   stack.url = stack.demo.url;
-  stack.maker = await startMaker(sim.addresses, { origins: [new URL(stack.url).origin], env: makerEnv });
+  const origin = new URL(stack.url).origin;
+  const args = [...simArgs];
+  if (devicePage) {
+    const { generate } = await import("../../scripts/device-page.mjs");
+    const out = mkdtempSync(path.join(tmpdir(), "softap-device-page-"));
+    await generate({ out, origins: [origin], product: "Lumen lamp", names: { de: { name: "Lumen-Lampe", gender: "f" } }, langs: ["en", "de"] });
+    args.push("--device-page", out);
+  }
+  stack.sim = await startSim(args);
+  stack.control = stack.sim.addresses.control;
+  Object.assign(addresses, { device: stack.sim.addresses.devices[0].http, cloud: stack.sim.addresses.cloud, control: stack.control });
+  stack.maker = await startMaker(stack.sim.addresses, { origins: [origin], env: makerEnv });
   addresses.maker = stack.maker.url;
   stack.session = stack.maker.token("demo-user");
   stack.stop = () => {
     stack.demo.server.close();
     stack.maker.kill();
-    sim.kill();
+    stack.sim.kill();
   };
   return stack;
 }
