@@ -69,7 +69,7 @@ textarea { min-height: 5rem; font-family: monospace; font-size: .8rem; }
 footer { margin-top: 1rem; font-size: .875rem; }
 footer a { color: var(--softap-accent, #0b5cad); margin-right: .5rem; padding: 0 .5rem; display: inline-flex; align-items: center;
   justify-content: center; min-height: 44px; min-width: 44px; }
-.steps { display: flex; gap: .35rem; margin: 0 0 .25rem; padding: 0; }
+.steps { display: flex; gap: .35rem; margin: 0 0 .25rem; padding: 0; list-style: none; }
 .steps li { flex: 1; height: 6px; border-radius: 3px; background: #c9ced8; }
 .steps li.done, .steps li.current { background: var(--softap-accent, #0b5cad); }
 .steps li.current { opacity: .55; }
@@ -83,7 +83,7 @@ footer a { color: var(--softap-accent, #0b5cad); margin-right: .5rem; padding: 0
 .dot { width: 14px; height: 14px; border-radius: 50%; flex: none; border: 2px solid #fff; }
 .blue { background: #1e5bd8; } .green { background: #1f9d3a; } .cyan { background: #18b7c9; }
 details { margin-top: 1rem; }
-summary { cursor: pointer; min-height: 44px; display: flex; align-items: center; }
+summary { cursor: pointer; padding: .7rem 0; }
 code { overflow-wrap: anywhere; }
 `;
 
@@ -235,6 +235,9 @@ export class SoftApSetupElement extends HTMLElement {
   connectedCallback() {
     addEventListener("popstate", this.#onPopState);
     this.#state = this.#restore();
+    // A setup that ended is shown again on a reload or Back; a new visit starts anew.
+    const visit = performance.getEntriesByType?.("navigation")?.[0]?.type;
+    if (this.#state.step === "done" && visit === "navigate") this.#state = { installation: this.#state.installation };
     // Back from the device page: its result is in the fragment, read by the library.
     if (/(^#|&)softap=/.test(location.hash)) return this.#returned();
     if (this.#state.step && this.#state.step !== "intro") return this.#resume();
@@ -448,7 +451,7 @@ export class SoftApSetupElement extends HTMLElement {
     const release = this.#opt("release-url") && !note;
     return `${this.#h("claimedTitle")}<p>${this.#t("claimed-by-another")}</p>
       ${note ? `<p class="error" role="alert">${this.#t(note)}</p>` : ""}
-      <p class="muted">${this.#t("releaseHow")}</p>
+      ${note ? "" : `<p class="muted">${this.#t("releaseHow")}</p>`}
       ${release ? `<button id="release">${this.#t("release")}</button>` : ""}
       <button id="retry" class="${release ? "secondary" : ""}">${this.#t("retry")}</button>
       <p class="status" role="status" id="form-status"></p>`;

@@ -14,7 +14,7 @@
 // then success, links with a foreign `back` or a crafted claim code (nothing reaches the
 // device), sealed mode (nothing sent before the customer's click) and a device with another
 // key. Then the round trip through <softap-setup> on the maker's page (those assertions wait
-// on the element: its random query, "connecting", sealed mode). Chromium through playwright-core; WebKit (WebKitGTK's MiniBrowser, under Xvfb)
+// on the element: its random query, "connecting", sealed mode, the lamp's name at the end). Chromium through playwright-core; WebKit (WebKitGTK's MiniBrowser, under Xvfb)
 // and Firefox ESR through their WebDriver servers, spoken to as plain HTTP. One browser per
 // engine serves every scenario.
 import { test, before, after } from "node:test";
@@ -573,6 +573,13 @@ function inside() {
     });
   }
 
+  /** Online and claimed: the element asks for the lamp's name, then says All set. */
+  async function named(engine) {
+    await until(engine, "the name", widgetHas, "save-name");
+    await engine.run(widgetClick, "save-name");
+    await until(engine, "All set", widgetText, "All set!");
+  }
+
   /**
    * The round trip through <softap-setup> on the maker's page and back. These wait on the
    * element: the random query on its link, "connecting" taken from the page, sealed mode.
@@ -586,7 +593,7 @@ function inside() {
       assert.equal(await engine.run(pagePick, "Home WiFi", "correct horse"), true);
       assert.match(await returned(engine), new RegExp(`^${maker}/maker\\?.*#softap=1&result=ok&device=${id(0)}$`));
       await assertJoined(0, "Home WiFi", wpa2);
-      await until(engine, "All set", widgetText, "All set!");
+      await named(engine);
       await engine.shot("element-wpa2-done");
     });
 
@@ -597,7 +604,7 @@ function inside() {
       assert.equal(await engine.run(pagePick, "Home WiFi", "correct horse"), true);
       assert.match(await returned(engine), /#softap=1&result=connecting&device=[0-9a-f]{24}$/);
       await assertJoined(0, "Home WiFi", wpa2);
-      await until(engine, "All set", widgetText, "All set!");
+      await named(engine);
     });
 
     await t.test("through <softap-setup>: sealed mode, confirmed on the device page, All set", async () => {
@@ -608,7 +615,7 @@ function inside() {
       await engine.run(pageClick, "connect");
       assert.match(await returned(engine), /#softap=1&result=ok&device=[0-9a-f]{24}$/);
       await assertJoined(0, "Home WiFi", wpa2);
-      await until(engine, "All set", widgetText, "All set!");
+      await named(engine);
     });
 
     await t.test("through <softap-setup>: sealed for another lamp, the element says so", async () => {

@@ -175,7 +175,7 @@ test("a lamp another account owns, and the maker's policy refuses to release it:
   await page.screenshot({ path: path.join(shots, "20-claimed-by-another.png") });
   await widget.getByRole("button", { name: "Remove it from the other account" }).click();
   await widget.getByRole("alert").filter({ hasText: "stays registered to its previous owner" }).waitFor();
-  assert.match(await widget.evaluate((el) => el.shadowRoot.textContent), /ask the previous owner to remove it/);
+  assert.match(await widget.evaluate((el) => el.shadowRoot.textContent), /Ask them to remove it from their account, or contact our support/);
   assert.equal(await widget.getByRole("button", { name: "Remove it from the other account" }).count(), 0);
   assert.equal((await simState(refuse.control)).cloud.devices.find((d) => d.id === id).owner, owner, "still the previous owner's");
   await page.done();
