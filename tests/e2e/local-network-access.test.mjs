@@ -93,6 +93,8 @@ test("permission granted: an https page sets up the local device", async () => {
     await widget.getByRole("button", { name: "Start" }).click();
     await widget.getByRole("radio", { name: /Guest/ }).check();
     await widget.getByRole("button", { name: "Connect" }).click();
+    await widget.getByRole("heading", { name: "Your Lumen lamp is online" }).waitFor({ timeout: 30000 });
+    await widget.getByRole("button", { name: "Save" }).click();
     await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 20000 });
     await tab.screenshot({ path: path.join(shots, "lna-granted.png") });
   });
