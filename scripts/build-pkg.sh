@@ -26,6 +26,17 @@ self.SOFTAP_PRECACHE = { hash: "$hash", files: [${quoted%,}] };
 JS
 }
 
+# DIR/: the element's files, its scripts minified (the sources, with their comments, are www/'s).
+element() {
+  local dir=$1 f
+  for f in "${ELEMENT[@]}"; do
+    case $f in
+      *.d.ts) cp "www/$f" "$dir/$f" ;;
+      *.js) node_modules/.bin/terser "www/$f" --module --compress --mangle --comments false -o "$dir/$f" ;;
+    esac
+  done
+}
+
 case "${1:-}" in
   --precache)
     precache "$2"
@@ -33,7 +44,7 @@ case "${1:-}" in
     ;;
   --www)
     [ -f pkg/softap_web.js ] || { echo "build-pkg: pkg/ is not built yet: run scripts/build-pkg.sh" >&2; exit 1; }
-    for f in "${ELEMENT[@]}"; do cp "www/$f" "pkg/$f"; done
+    element pkg
     precache pkg
     echo "pkg/: the element's files copied again, precache.js written"
     exit 0
@@ -61,7 +72,7 @@ node_modules/.bin/terser pkg.new/softap_web.js --module --compress --mangle --co
 mv pkg.new/softap_web.min.js pkg.new/softap_web.js
 
 # The <softap-setup> element ships beside the API it is built on (import "softap-web/setup").
-for f in "${ELEMENT[@]}"; do cp "www/$f" pkg.new/; done
+element pkg.new
 precache pkg.new
 
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)

@@ -220,6 +220,7 @@ export class SoftApSetupElement extends HTMLElement {
     return this.#custom[lang]?.product ?? this.#opt("product-name") ?? (lang === "de" ? "Gerät" : "device");
   }
 
+  /** A text as HTML: the texts are ours or the maker's, every value in them escaped. */
   #t(key, extra = {}) {
     const lang = this.#lang;
     const custom = this.#custom[lang] || {};
@@ -650,7 +651,7 @@ export class SoftApSetupElement extends HTMLElement {
       if (epoch !== this.#epoch || this.#progress !== "join") return;
       const again = this.#deviceId === id.toLowerCase() && this.#networks.length;
       this.#save({ deviceId: id.toLowerCase() });
-      this.shadowRoot.querySelector(".status").textContent = this.#t("found");
+      this.shadowRoot.querySelector(".status").innerHTML = this.#t("found");
       // The same device again (a wrong password): its list is known, the choice kept.
       if (again) return this.#showNetworks();
       await this.#scan();
@@ -725,7 +726,7 @@ export class SoftApSetupElement extends HTMLElement {
         this.#save({ step: "networks" });
         $("network-fields").disabled = false;
         $("form-status").textContent = "";
-        $("form-error").textContent = this.#message(error);
+        $("form-error").innerHTML = this.#message(error);
         const field = { password: "password", ssid: "ssid", innerIdentity: "user", outerIdentity: "outer", clientCertificate: "cert", privateKey: "key" }[error.field];
         $(field)?.setAttribute("aria-invalid", "true");
         $(field)?.focus();
@@ -830,7 +831,7 @@ export class SoftApSetupElement extends HTMLElement {
 
   #lightGreen() {
     this.#light.note = "lightGreenText";
-    this.shadowRoot.getElementById("light-note").textContent = this.#t("lightGreenText");
+    this.shadowRoot.getElementById("light-note").innerHTML = this.#t("lightGreenText");
     this.#askLightLater();
   }
 
@@ -849,7 +850,7 @@ export class SoftApSetupElement extends HTMLElement {
       if (epoch !== this.#epoch || this.#progress !== "rejoin") return;
       if (error?.code === "claimed-by-another") return this.#claimedByAnother();
       this.#light.note = "lightCyanNotYet";
-      if (this.#screen === "rejoin") this.shadowRoot.getElementById("light-note").textContent = this.#t("lightCyanNotYet");
+      if (this.#screen === "rejoin") this.shadowRoot.getElementById("light-note").innerHTML = this.#t("lightCyanNotYet");
     }
   }
 
@@ -897,7 +898,7 @@ export class SoftApSetupElement extends HTMLElement {
     const $ = (id) => this.shadowRoot.getElementById(id);
     const name = $("device-label").value.trim();
     if (!name || name.length > 100 || /[\0-\x1f\x7f]/.test(name)) {
-      $("form-error").textContent = this.#t("name-empty");
+      $("form-error").innerHTML = this.#t("name-empty");
       $("device-label").setAttribute("aria-invalid", "true");
       return;
     }
@@ -914,7 +915,7 @@ export class SoftApSetupElement extends HTMLElement {
       if (error?.code === "device-owned-by-another-customer") return this.#claimedByAnother();
       $("name-fields").disabled = false;
       $("form-status").textContent = "";
-      $("form-error").textContent = this.#message(error);
+      $("form-error").innerHTML = this.#message(error);
       return;
     }
     if (epoch !== this.#epoch) return;
@@ -1030,7 +1031,7 @@ export class SoftApSetupElement extends HTMLElement {
    */
   async #sealed(form) {
     const $ = (id) => this.shadowRoot.getElementById(id);
-    const error = (key) => { $("form-error").textContent = this.#t(key); };
+    const error = (key) => { $("form-error").innerHTML = this.#t(key); };
     const direct = this.#sealPath !== "handoff";
     const open = !direct && $("security").value === "open";
     const password = direct || open ? "" : $("password").value;
@@ -1065,7 +1066,7 @@ export class SoftApSetupElement extends HTMLElement {
     try {
       sealed = this.#handoffApi.seal({ publicKey: record.publicKey, ssid: $("ssid").value, password, security: open ? 0 : Number($("security").value) });
     } catch (e) {
-      $("form-error").textContent = this.#message(e);
+      $("form-error").innerHTML = this.#message(e);
       return;
     }
     form.reset();
