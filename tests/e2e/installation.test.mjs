@@ -150,6 +150,36 @@ test("Your installation on the demo page: rename, remove (the lamp is released),
   await page.done();
 });
 
+test("the maker's server has not seen the claim yet (409 device-not-claimed): the element asks again calmly; another customer's (409): it says what to do", async () => {
+  for (const answer of ["not-claimed-twice", "owned-by-another"]) {
+    await fetch(`${refuse.control}/reset?device=0&identity=new`, { method: "POST" });
+    const { page, widget } = await open(refuse);
+    await page.locator("#installation-status").filter({ hasNotText: "Loading" }).waitFor();
+    // The maker's server as it answers while Particle has not confirmed the claim, or when
+    // the device is another customer's: the first answers of the installation call.
+    let refused = 0;
+    const code = answer === "owned-by-another" ? "device-owned-by-another-customer" : "device-not-claimed";
+    await page.route(`${refuse.maker.url}/v1/installations/*/devices`, (route) => {
+      if (route.request().method() !== "POST" || refused >= 2) return route.continue();
+      refused++;
+      return route.fulfill({ status: 409, contentType: "application/json", headers: { "Access-Control-Allow-Origin": "*" },
+        body: JSON.stringify({ error: { code, message: "…" } }) });
+    });
+    await widget.getByRole("button", { name: "Start" }).click();
+    await connectTo(widget, "Guest");
+    await name(widget, "Patient lamp");
+    if (answer === "owned-by-another") {
+      await widget.getByRole("heading", { name: "This Lumen lamp belongs to someone else" }).waitFor({ timeout: 30000 });
+      assert.equal(refused, 1, "not asked again");
+    } else {
+      await widget.getByRole("heading", { name: "All set!" }).waitFor({ timeout: 30000 });
+      assert.equal(refused, 2, "asked again after each refusal");
+      await page.locator("#installation-devices li", { hasText: "Patient lamp" }).waitFor();
+    }
+    await page.done();
+  }
+});
+
 /** A lamp owned by "previous-owner"'s customer, then in setup mode again for the demo user. */
 async function ownedByAnother(stack) {
   await fetch(`${stack.control}/reset?device=0&identity=new`, { method: "POST" });
@@ -164,7 +194,7 @@ async function ownedByAnother(stack) {
   await untilSim(stack.control, (s) => s.devices[0].mode === "listening", "the sold lamp in setup mode");
 }
 
-test("a lamp another account owns, and the maker's policy refuses to release it: the page says what to do", async () => {
+test("a lamp another account owns, and the maker's policy refuses to release it: the page says what to do", { timeout: 180_000 }, async () => {
   await ownedByAnother(refuse);
   const { page, widget } = await open(refuse);
   const id = (await lamp(refuse)).id;
@@ -181,7 +211,7 @@ test("a lamp another account owns, and the maker's policy refuses to release it:
   await page.done();
 });
 
-test("a lamp another account owns, and the maker's policy releases it: the customer asks, the lamp becomes theirs", async () => {
+test("a lamp another account owns, and the maker's policy releases it: the customer asks, the lamp becomes theirs", { timeout: 180_000 }, async () => {
   await ownedByAnother(release);
   const { page, widget } = await open(release);
   const id = (await lamp(release)).id;

@@ -372,6 +372,23 @@ test("two lamps in a row, and a third: each has its own id, claim and name; the 
   await page.done();
 });
 
+test("the demo's Start over: the setup kept for reloads is forgotten, the lamp back in setup mode, the first screen", async () => {
+  await reset();
+  const { page, widget } = await open();
+  await widget.getByRole("button", { name: "Start" }).click();
+  await connectTo(widget, "Home WiFi", "correct horse");
+  await widget.getByRole("heading", { name: "Your Lumen lamp is online" }).waitFor({ timeout: 30000 });
+  await page.getByRole("button", { name: "Start over" }).click();
+  await widget.getByRole("heading", { name: "Set up your Lumen lamp" }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("softap-setup")), null);
+  assert.equal((await device()).mode, "listening");
+  // A reload stays on the first screen; Start sets the lamp up again.
+  await page.reload();
+  await widget.getByRole("button", { name: "Start" }).click();
+  await widget.getByRole("heading", { name: "Choose your Wi-Fi network" }).waitFor({ timeout: 30000 });
+  await page.done();
+});
+
 test("branding from one JSON config: logo, links, texts and colours", async () => {
   await reset();
   const { page, widget } = await open();
