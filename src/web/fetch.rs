@@ -1,10 +1,11 @@
 //! Sending what the machine asks for, with `gloo-net`, and reading replies as they stream in.
 //!
-//! Device requests need what `gloo-net`'s builder cannot set: `targetAddressSpace` (Chrome's
-//! Local Network Access, not in web-sys's WebIDL yet) and a CORS-simple shape the device
-//! answers (no preflight, which it never answers; `application/x-www-form-urlencoded`, which
-//! its Content-Type routing lets through). So this one place builds the `web_sys::Request`
-//! and hands it to `gloo-net`; cloud requests use `gloo-net`'s builder as it is.
+//! Device requests need what `gloo-net` cannot send: `targetAddressSpace` (Chrome's Local
+//! Network Access, not in web-sys's WebIDL yet), which Chromium reads only from the `init` of
+//! `fetch(url, init)` (a `Request` built from that init loses it), and a CORS-simple shape the
+//! device answers (no preflight, which it never answers; `application/x-www-form-urlencoded`,
+//! which its Content-Type routing lets through). So this one place calls `fetch` itself for
+//! the device and wraps the response in `gloo-net`'s; cloud requests use `gloo-net`'s builder.
 
 use gloo_net::http::{Request, Response};
 use js_sys::{Reflect, Uint8Array};
@@ -20,14 +21,34 @@ use crate::protocol::setup::{Outgoing, Peer};
 
 /// Sends `outgoing`; resolves with the response once its head arrived.
 pub(crate) async fn send(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Response, ()> {
-    let request = match outgoing.peer {
-        Peer::Device => device_request(outgoing, signal)?,
-        Peer::Cloud => cloud_request(outgoing, signal)?,
-    };
-    request.send().await.map_err(drop)
+    match outgoing.peer {
+        // `fetch(url, init)`: Chromium reads `targetAddressSpace` from the init only; a
+        // `Request` built from it (what `gloo-net` sends) loses it, and the request is then
+        // blocked as mixed content.
+        Peer::Device => {
+            let init = device_init(outgoing, signal)?;
+            let global = js_sys::global();
+            let fetch: js_sys::Function = Reflect::get(&global, &"fetch".into())
+                .map_err(drop)?
+                .dyn_into()
+                .map_err(drop)?;
+            let promise: js_sys::Promise = fetch
+                .call2(&global, &outgoing.url.as_str().into(), &init)
+                .map_err(drop)?
+                .dyn_into()
+                .map_err(drop)?;
+            let response: web_sys::Response = JsFuture::from(promise)
+                .await
+                .map_err(drop)?
+                .dyn_into()
+                .map_err(drop)?;
+            Ok(Response::from(response))
+        }
+        Peer::Cloud => cloud_request(outgoing, signal)?.send().await.map_err(drop),
+    }
 }
 
-fn device_request(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Request, ()> {
+fn device_init(outgoing: &Outgoing, signal: &AbortSignal) -> Result<RequestInit, ()> {
     let init = RequestInit::new();
     init.set_method(outgoing.method);
     init.set_mode(RequestMode::Cors);
@@ -45,9 +66,7 @@ fn device_request(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Request, 
     if outgoing.declare_local {
         Reflect::set(&init, &"targetAddressSpace".into(), &"local".into()).map_err(drop)?;
     }
-    web_sys::Request::new_with_str_and_init(&outgoing.url, &init)
-        .map(Request::from)
-        .map_err(drop)
+    Ok(init)
 }
 
 fn cloud_request(outgoing: &Outgoing, signal: &AbortSignal) -> Result<Request, ()> {
