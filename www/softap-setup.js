@@ -372,12 +372,18 @@ export class SoftApSetupElement extends HTMLElement {
     // After a reload only the network's name is known (sessionStorage).
     const c = this.#choice.key ? this.#choice : { key: "list", ssid: this.#state.ssid };
     const index = this.#networks.findIndex((n) => n.ssid === c.ssid && c.key !== "other");
-    const other = c.key === "other" || !this.#networks.length;
-    const chosen = other ? -1 : index >= 0 ? index : 0;
+    // A network of unknown security (-1) cannot be configured: listed, not chosen. A doubtful
+    // entry (its name may be crafted to look like others) is listed after the clean ones,
+    // marked, and never chosen for the customer.
+    const kept = index >= 0 && this.#networks[index].sec !== -1 ? index : -1;
+    const first = this.#networks.findIndex((n) => n.sec !== -1 && !n.doubtful);
+    const other = c.key === "other" || (kept < 0 && first < 0);
+    const chosen = other ? -1 : kept >= 0 ? kept : first;
     const items = this.#networks.map((n, i) => {
       const lock = n.sec !== 0;
-      return `<li><label class="network"><input type="radio" name="network" value="${i}" ${i === chosen ? "checked" : ""}>
-        <span class="ssid">${escapeHtml(n.ssid)}</span><span class="muted">${lock ? LOCK + this.#t("secured") : this.#t("open")}</span>
+      const kind = n.sec === -1 ? this.#t("pageUnknownSecurity") : lock ? LOCK + this.#t("secured") : this.#t("open");
+      return `<li><label class="network"><input type="radio" name="network" value="${i}" ${i === chosen ? "checked" : ""} ${n.sec === -1 ? "disabled" : ""}>
+        <span class="ssid">${escapeHtml(n.ssid)}</span><span class="muted">${kind}${n.doubtful ? ` · ${this.#t("pageUnclear")}` : ""}</span>
         <span class="bars" aria-label="${this.#t("signal", { bars: bars(n.rssi) })}">${"▮".repeat(bars(n.rssi))}${"▯".repeat(4 - bars(n.rssi))}</span></label></li>`;
     }).join("");
     const selected = (value, current) => (value === current ? "selected" : "");
