@@ -25,9 +25,10 @@ echo "pkg_wasm_raw_bytes: $(wc -c < pkg/softap_web_bg.wasm | tr -d ' ')"
 echo "pkg_total_gzip_bytes: $((wasm + js))"
 budget pkg_total_gzip_bytes $((wasm + js)) $((128 * 1024))
 
-# What a customer's browser downloads for the setup page: page, element, texts, package.
+# What a customer's browser downloads for the demo's setup page: the page and its images, the
+# service worker, and the package as shipped (the element minified, texts, handoff, wasm).
 page=0
-for f in www/index.html www/*.svg www/softap-setup.js www/i18n.js pkg/handoff.js pkg/softap_web.js pkg/softap_web_bg.wasm; do
+for f in www/index.html www/*.svg www/sw.js pkg/softap-setup.js pkg/i18n.js pkg/handoff.js pkg/precache.js pkg/softap_web.js pkg/softap_web_bg.wasm; do
   [ -f "$f" ] && page=$((page + $(gz "$f")))
 done
 # No budget of its own any more: the package's (above) is most of it.
