@@ -176,6 +176,52 @@ fn the_customer_names_their_device_in_the_cloud_after_setup() {
 }
 
 #[test]
+fn looks_for_the_device_pause_while_the_page_is_hidden_and_resume_at_once_when_it_shows() {
+    let mut world = World::new(Options::default());
+    world
+        .call(Operation::Prepare { devices: 1 }, true, MINUTE)
+        .unwrap();
+    let looks = |world: &World| {
+        world
+            .sent
+            .iter()
+            .filter(|(_, peer, _)| *peer == Peer::Device)
+            .count()
+    };
+    // The customer is still on the home network: the looks fail, one every two seconds.
+    let op = world.start(
+        Operation::WaitForDevice {
+            timeout_ms: 5 * MINUTE,
+            interval_ms: 2_000,
+        },
+        true,
+    );
+    world.wait(10_000);
+    let before = looks(&world);
+    assert!(before >= 4, "{before} looks in 10 s");
+    // The phone's Wi-Fi settings in front: the page is hidden. Not one look for a minute,
+    // while the customer joins the device's network.
+    world.client.set_visible(world.now, false);
+    world.wait(1_000);
+    let hidden = looks(&world);
+    assert!(hidden <= before + 1, "at most the look under way");
+    world.join_device_network();
+    world.wait(MINUTE);
+    assert_eq!(looks(&world), hidden, "no look while hidden");
+    // Back on the page: a look at once finds the device.
+    let shown_at = world.now;
+    world.client.set_visible(world.now, true);
+    world.pump();
+    let found = world.run(op, MINUTE).unwrap();
+    assert!(matches!(found, Outcome::Device(_)), "{found:?}");
+    assert!(
+        world.now - shown_at < 1_000,
+        "found {} ms after",
+        world.now - shown_at
+    );
+}
+
+#[test]
 fn the_event_stream_reports_the_claim_within_the_clouds_latency() {
     let mut world = World::new(Options::default());
     setup(&mut world, wpa2()).unwrap();

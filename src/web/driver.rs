@@ -1,14 +1,15 @@
 //! The driver: one loop around the core's [`Setup`] machine. It sends what the machine asks,
 //! feeds back what arrives (with the time), arms one timer at the machine's next deadline, and
-//! hands finished operations to their promises and progress to the flow's listeners. It holds
-//! no policy: every deadline, retry and decision is the machine's.
+//! hands finished operations to their promises and progress to the flow's listeners, and tells
+//! the machine when the page is shown or hidden. It holds no policy: every deadline, retry and
+//! decision is the machine's.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::AbortController;
+use web_sys::{AbortController, EventTarget};
 
 use crate::protocol::setup::{
     Event, NetFailure, OpId, Operation, Outcome, Peer, Progress, Setup, SetupConfig, Transmit,
@@ -48,6 +49,9 @@ type Listener = Rc<dyn Fn(&Progress)>;
 /// The armed timer: its deadline, its handle, its callback.
 type Timer = (u64, JsValue, Closure<dyn FnMut()>);
 
+/// The page's `visibilitychange` listener, removed with the driver.
+type VisibilityListener = (EventTarget, Closure<dyn FnMut()>);
+
 /// A machine and everything in flight for it.
 pub(crate) struct Driver {
     machine: RefCell<Setup<getrandom::SysRng>>,
@@ -55,17 +59,54 @@ pub(crate) struct Driver {
     requests: RefCell<Vec<(TransmitId, AbortController)>>,
     timer: RefCell<Option<Timer>>,
     listeners: RefCell<Vec<Listener>>,
+    visibility: RefCell<Option<VisibilityListener>>,
 }
 
 impl Driver {
     pub(crate) fn new(config: SetupConfig) -> Rc<Self> {
-        Rc::new(Self {
+        let driver = Rc::new(Self {
             machine: RefCell::new(Setup::new(config, getrandom::SysRng)),
             pending: RefCell::new(Vec::new()),
             requests: RefCell::new(Vec::new()),
             timer: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
-        })
+            visibility: RefCell::new(None),
+        });
+        driver.follow_visibility();
+        driver
+    }
+
+    /// Feeds the machine whether the page is shown (`document.visibilityState`), now and at
+    /// every change. Without a document (a worker) the page counts as shown.
+    fn follow_visibility(self: &Rc<Self>) {
+        let Some(document) = Reflect::get(&js_sys::global(), &"document".into())
+            .ok()
+            .and_then(|d| d.dyn_into::<EventTarget>().ok())
+        else {
+            return;
+        };
+        let shown = |document: &EventTarget| {
+            Reflect::get(document, &"visibilityState".into())
+                .ok()
+                .and_then(|s| s.as_string())
+                .is_none_or(|s| s != "hidden")
+        };
+        self.machine
+            .borrow_mut()
+            .set_visible(now(), shown(&document));
+        let driver = Rc::downgrade(self);
+        let target = document.clone();
+        let callback = Closure::<dyn FnMut()>::new(move || {
+            if let Some(driver) = driver.upgrade() {
+                let visible = shown(&target);
+                driver.feed(|machine, now| machine.set_visible(now, visible));
+            }
+        });
+        let _ = document.add_event_listener_with_callback(
+            "visibilitychange",
+            callback.as_ref().unchecked_ref(),
+        );
+        *self.visibility.borrow_mut() = Some((document, callback));
     }
 
     /// Reads the machine.
@@ -231,6 +272,17 @@ impl Driver {
     fn feed(self: &Rc<Self>, f: impl FnOnce(&mut Setup<getrandom::SysRng>, u64)) {
         f(&mut self.machine.borrow_mut(), now());
         self.pump();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some((document, callback)) = self.visibility.take() {
+            let _ = document.remove_event_listener_with_callback(
+                "visibilitychange",
+                callback.as_ref().unchecked_ref(),
+            );
+        }
     }
 }
 

@@ -419,6 +419,8 @@ struct Ctx<'a, R: ?Sized> {
     device_requests: &'a mut u32,
     transmits: &'a mut VecDeque<Transmit>,
     events: &'a mut VecDeque<Event>,
+    /// The page is shown (see [`Setup::set_visible`]).
+    visible: bool,
 }
 
 impl<R: ?Sized> Ctx<'_, R> {
@@ -551,6 +553,7 @@ pub struct Setup<R> {
     device_requests: u32,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    visible: bool,
 }
 
 impl<R> core::fmt::Debug for Setup<R> {
@@ -581,6 +584,7 @@ impl<R: TryCryptoRng> Setup<R> {
             device_requests: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            visible: true,
         }
     }
 
@@ -716,6 +720,16 @@ impl<R: TryCryptoRng> Setup<R> {
         Ok(())
     }
 
+    /// Whether the page is shown. While it is hidden (on a phone, the customer is in the Wi-Fi
+    /// settings joining the device's network) nobody sees a look for the device succeed and
+    /// each failed one is noise, so looks pause; once it shows again, the next look goes out at
+    /// once.
+    pub fn set_visible(&mut self, now: u64, visible: bool) {
+        self.now = now;
+        self.visible = visible;
+        self.drive();
+    }
+
     // --- inputs: the network and the clock ---
 
     /// The status line of request `id` arrived.
@@ -828,6 +842,7 @@ impl<R: TryCryptoRng> Setup<R> {
             device_requests: &mut self.device_requests,
             transmits: &mut self.transmits,
             events: &mut self.events,
+            visible: self.visible,
         }
     }
 

@@ -133,6 +133,7 @@ impl Op {
                 stage: WaitStage::Look(look(now)),
                 look_started: now,
                 found: None,
+                held: false,
             }),
             Operation::WaitForCloud {
                 device_id,

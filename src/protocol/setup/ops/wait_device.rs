@@ -15,6 +15,8 @@ pub(super) struct WaitForDevice {
     pub(super) stage: WaitStage,
     pub(super) look_started: u64,
     pub(super) found: Option<DeviceInfo>,
+    /// A look was held back while the page was hidden: the next goes out as soon as it shows.
+    pub(super) held: bool,
 }
 
 #[derive(Debug)]
@@ -30,9 +32,14 @@ impl WaitForDevice {
         loop {
             let next = match &mut self.stage {
                 WaitStage::Pause(until) => {
-                    if ctx.now < *until {
+                    if !ctx.visible {
+                        self.held = true;
                         return (moved, None);
                     }
+                    if ctx.now < *until && !self.held {
+                        return (moved, None);
+                    }
+                    self.held = false;
                     self.look_started = ctx.now;
                     WaitStage::Look(look(ctx.now))
                 }
