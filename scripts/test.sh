@@ -18,7 +18,7 @@ node_modules/.bin/tsc -p tests/tsconfig.json
 echo "== the device page: generated, its C++ handler compiled and run"
 scripts/test-device-page.sh
 echo "== the setup page and Local Network Access in Chromium (screenshots in target/e2e-screenshots)"
-node --test --test-concurrency=1 --test-timeout=60000 $(ls tests/e2e/*.test.mjs | grep -v every-browser)
+node --test --test-concurrency=1 --test-timeout=900000 $(ls tests/e2e/*.test.mjs | grep -v every-browser)
 echo "== the handoff through the device page in Chromium, WebKit and Firefox, in a network namespace of its own"
 node --test --test-timeout=2700000 tests/e2e/every-browser.test.mjs
 echo "== browser tests (headless Chromium)"

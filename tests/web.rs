@@ -149,6 +149,34 @@ fn a_malformed_option_throws_a_type_error_naming_it() {
 }
 
 #[wasm_bindgen_test]
+async fn an_operation_settles_after_the_object_that_started_it_is_gone() {
+    // A page that makes a `Cloud` for one call and keeps only the promise: once the object is
+    // collected, the wait must still end at its deadline (it used to hang: found by a flaky
+    // end-to-end test of a reload). The cloud here refuses every connection (loopback).
+    use softap_web::web::cloud::Cloud;
+    let options =
+        js_sys::JSON::parse(r#"{"apiUrl":"http://127.0.0.1:1","accessToken":"token"}"#).unwrap();
+    let cloud = Cloud::new(options).unwrap();
+    let wait = cloud.wait_for_device(
+        "3a0020001847333531323bcf".into(),
+        Some(js_sys::JSON::parse(r#"{"timeoutMs":800,"intervalMs":200}"#).unwrap()),
+    );
+    drop(cloud);
+    let hung: js_sys::Promise = js_sys::Function::new_no_args(
+        "return new Promise((resolve) => setTimeout(() => resolve('hung'), 5000))",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+    .unchecked_into();
+    let first = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::race(
+        &[wait, hung].into_iter().collect::<js_sys::Array>(),
+    ))
+    .await;
+    let error = first.expect_err("the wait rejects at its deadline, it does not hang");
+    assert_eq!(js_field(&error, "code").as_deref(), Some("claim-timeout"));
+}
+
+#[wasm_bindgen_test]
 fn a_secret_of_the_wrong_type_stays_out_of_the_type_error() {
     use softap_web::web::cloud::Cloud;
     use softap_web::web::handoff::seal_network;

@@ -244,13 +244,16 @@ impl Driver {
         let Some(at) = at else {
             return;
         };
-        let driver = Rc::downgrade(self);
+        // The timer holds its driver: an operation keeps the machine alive until it settles,
+        // even when the page dropped the object that started it (a `Cloud` made for one call
+        // and collected). The cycle ends when the timer fires or is cleared, which it is once
+        // nothing is left to wait for: every operation has a deadline.
+        let driver = Rc::clone(self);
         let callback = Closure::<dyn FnMut()>::new(move || {
-            if let Some(driver) = driver.upgrade() {
-                driver.timer.borrow_mut().take();
-                driver.machine.borrow_mut().handle_timeout(now());
-                driver.pump();
-            }
+            let driver = Rc::clone(&driver);
+            driver.timer.borrow_mut().take();
+            driver.machine.borrow_mut().handle_timeout(now());
+            driver.pump();
         });
         let delay = at.saturating_sub(now()) as f64;
         let handle = set_timeout(callback.as_ref().unchecked_ref(), delay);
