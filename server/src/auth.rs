@@ -70,6 +70,7 @@ impl Verifier {
         let mut validation = Validation::new(algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         match &config.audience {
             Some(audience) => validation.set_audience(&[audience]),
             None => validation.validate_aud = false,

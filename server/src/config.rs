@@ -28,7 +28,8 @@ Environment:
                           e.g. https://lumen.example; empty: same origin only
   SETUP_TOKEN_TTL         lifetime of customer tokens, seconds (default 3600, 60..86400)
   RELEASE_POLICY          a device another customer owns: refuse (default), release, or
-                          unrecorded (release only if no user of this server recorded it)
+                          unrecorded (release only if no user of this server recorded it);
+                          a release takes only a session and the device's id
   RATE_LIMIT_PER_MINUTE   requests per user and minute (default 120)
   MAKER_SETUP_URL         the setup page the factory's labels link to (import only)
   RUST_LOG                log filter (default info)

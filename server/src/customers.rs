@@ -7,6 +7,8 @@
 //! row decides which caller creates it, the others go straight to asking for a token, and
 //! a creation Particle refuses (it exists) is settled by minting a token for the customer.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +18,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::auth::User;
-use crate::device_key::hex_encode;
+use crate::device_key::{hex_decode, hex_encode};
 use crate::error::{ApiError, ErrorCode};
 use crate::particle::{CustomerCreation, IssuedToken};
 use crate::store::StoreError;
@@ -49,11 +51,7 @@ pub async fn email_key(state: &AppState) -> Result<Vec<u8>, StoreError> {
         .store
         .setting_or_insert(EMAIL_KEY_SETTING, &hex_encode(&fresh))
         .await?;
-    Ok(stored
-        .as_bytes()
-        .chunks(2)
-        .filter_map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect())
+    hex_decode(&stored).ok_or(StoreError::Corrupt(EMAIL_KEY_SETTING))
 }
 
 /// The email of `user`'s shadow customer (whether or not it exists yet).
@@ -79,12 +77,18 @@ pub async fn setup_token(state: &AppState, user: &str) -> Result<IssuedToken, Ap
         Some(row) => row.email.clone(),
         None => customer_email(&email_key(state).await?, user),
     };
+    let created = known.as_ref().is_some_and(|row| row.created_on_particle);
     // Only the call that made the row creates the customer straight away.
     let creator = match known {
         Some(_) => false,
         None => state.store.reserve_customer(user, &email).await?,
     };
     if !creator {
+        if !created {
+            // Another call is creating it: asking Particle for its token now would fail,
+            // and Particle locks an address out after 10 failures in a row (spec §2).
+            wait_for_creation(state, user).await?;
+        }
         if let Some(token) = particle.customer_token(&email, lifetime).await? {
             state.store.mark_customer_created(user).await?;
             return Ok(token);
@@ -108,6 +112,29 @@ pub async fn setup_token(state: &AppState, user: &str) -> Result<IssuedToken, Ap
         })?;
     state.store.mark_customer_created(user).await?;
     Ok(token)
+}
+
+/// How long a call waits for a concurrent one to create the user's customer.
+const CREATION_WAIT: Duration = Duration::from_secs(5);
+/// How often it looks.
+const CREATION_POLL: Duration = Duration::from_millis(50);
+
+/// Until the row says the customer exists on Particle, or [`CREATION_WAIT`] has passed (the
+/// creating call failed or its instance stopped: the caller then creates it).
+async fn wait_for_creation(state: &AppState, user: &str) -> Result<(), StoreError> {
+    let deadline = tokio::time::Instant::now() + CREATION_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if state
+            .store
+            .customer(user)
+            .await?
+            .is_some_and(|row| row.created_on_particle)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(CREATION_POLL).await;
+    }
+    Ok(())
 }
 
 /// `POST /v1/setup-token` → `{ access_token, expires_in }`, never cached.

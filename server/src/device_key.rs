@@ -106,7 +106,12 @@ fn der_length(bytes: &[u8]) -> Option<usize> {
     (total <= bytes.len()).then_some(total)
 }
 
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
+/// Hex digits, two a byte; `None` for anything else (`from_str_radix` alone would take a
+/// `+` sign and a lone last digit).
+pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     text.as_bytes()
         .chunks(2)
         .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
@@ -146,6 +151,8 @@ mod tests {
         trailing.extend_from_slice(&[0, 0, 1]);
         let cases = [
             ("zz", KeyProblem::NotHex),
+            ("+f", KeyProblem::NotHex),
+            ("-1", KeyProblem::NotHex),
             ("abc", KeyProblem::NotHex),
             ("3003020100", KeyProblem::NotRsa),
             ("0102", KeyProblem::NotRsa),

@@ -46,6 +46,8 @@ pub enum ErrorCode {
     DeviceNotClaimed,
     /// Another customer owns the device.
     DeviceOwnedByAnotherCustomer,
+    /// A device was added to the installation while it was being deleted.
+    InstallationChanged,
     /// The maker's policy does not release another customer's device.
     ReleaseRefused,
     /// The Particle API could not be reached or timed out.
@@ -81,6 +83,7 @@ impl ErrorCode {
             Self::DeviceNameAmbiguous => "device-name-ambiguous",
             Self::DeviceNotClaimed => "device-not-claimed",
             Self::DeviceOwnedByAnotherCustomer => "device-owned-by-another-customer",
+            Self::InstallationChanged => "installation-changed",
             Self::ReleaseRefused => "release-refused",
             Self::ParticleUnreachable => "particle-unreachable",
             Self::ParticleError => "particle-error",
@@ -109,7 +112,8 @@ impl ErrorCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::DeviceNameAmbiguous
             | Self::DeviceNotClaimed
-            | Self::DeviceOwnedByAnotherCustomer => StatusCode::CONFLICT,
+            | Self::DeviceOwnedByAnotherCustomer
+            | Self::InstallationChanged => StatusCode::CONFLICT,
             Self::ReleaseRefused => StatusCode::FORBIDDEN,
             Self::ParticleUnreachable | Self::ParticleError | Self::ParticleClientRejected => {
                 StatusCode::BAD_GATEWAY

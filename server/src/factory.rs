@@ -4,8 +4,10 @@
 //!
 //! Every line is checked before anything is written; then the good ones go to Particle;
 //! then their records are written in one transaction; then the labels, each file written
-//! whole or not at all. A run that fails midway leaves nothing half-written, and running it
-//! again finishes it: recorded devices are skipped, and their labels written again.
+//! whole or not at all. A run that fails midway leaves no record or label half-written
+//! (Particle may hold devices of earlier batches without their records here), and running it
+//! again finishes it: re-adding a device to the product is harmless, recorded devices are
+//! skipped, and their labels written again.
 
 use std::collections::HashMap;
 use std::io::Read;

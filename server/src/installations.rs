@@ -69,7 +69,7 @@ pub fn device_id(text: &str) -> Result<String, ApiError> {
     Ok(id.to_ascii_lowercase())
 }
 
-/// The name Particle keeps for the device: letters, digits and `_` (Particle's device
+/// The name Particle keeps for the device: letters, digits, `-` and `_` (Particle's device
 /// names are identifiers, the user's are free text).
 fn particle_name(name: &str) -> String {
     let mut out = String::new();
@@ -236,14 +236,40 @@ pub async fn delete(
     // One by one, forgetting each once released: a Particle failure midway leaves the
     // installation with exactly the devices still owned.
     for record in state.store.devices(&installation.id).await? {
-        state.particle.release_owner(&record.device_id).await?;
+        release_if_owned(&state, &user, &record.device_id).await?;
         state.store.forget_device(&record.device_id).await?;
     }
-    state
+    if !state
         .store
         .delete_installation(&user, &installation.id)
-        .await?;
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::InstallationChanged,
+            "A device was added to this installation meanwhile: delete it again.",
+        ));
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Releases the device's owner if that is still this user's customer. A record can outlive
+/// the ownership (the device was set up again by someone who never recorded it); that
+/// owner's claim is not this user's to release, so only the record goes then.
+async fn release_if_owned(state: &AppState, user: &str, device: &str) -> Result<(), ApiError> {
+    let Some(found) = state.particle.product_device(device).await? else {
+        return Ok(());
+    };
+    let email = customers::email_of(state, user).await?;
+    if found
+        .owner
+        .as_deref()
+        .is_some_and(|owner| owner.eq_ignore_ascii_case(&email))
+    {
+        state.particle.release_owner(device).await?;
+    } else {
+        tracing::info!("record of a device this user no longer owns: forgotten, not released");
+    }
+    Ok(())
 }
 
 /// `POST /v1/installations/{id}/devices { deviceId, name }` → 201 the device, once
@@ -352,7 +378,7 @@ pub async fn remove_device(
     }
     // Released first: if Particle fails, the record stays and the user can try again.
     // A device no longer in the product has no owner to release.
-    state.particle.release_owner(&device).await?;
+    release_if_owned(&state, &user, &device).await?;
     state.store.forget_device(&device).await?;
     tracing::info!("device removed and released");
     Ok(StatusCode::NO_CONTENT)

@@ -2,6 +2,7 @@
 //! factory's records, which sealed mode encrypts the Wi-Fi password with before the
 //! customer ever joins the device's network.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
@@ -21,14 +22,16 @@ pub struct DeviceQuery {
     device: Option<String>,
 }
 
-/// → `{ deviceId, name, publicKey, fingerprint }`; 404 `device-not-found` when no record
-/// has that id or name, 409 `device-name-ambiguous` when several devices carry the name.
+/// → `{ publicKey, fingerprint }`; 404 `device-not-found` when no record has that id or
+/// name, 409 `device-name-ambiguous` when several devices carry the name. The device's id
+/// is not in the answer: a name is easy to guess, and an id is what a release asks for.
 pub async fn get_device_key(
     State(state): State<AppState>,
     User(_user): User,
-    Query(query): Query<DeviceQuery>,
+    query: Result<Query<DeviceQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let asked = query.device.as_deref().map(str::trim).unwrap_or("");
+    let device = query.ok().and_then(|Query(query)| query.device);
+    let asked = device.as_deref().map(str::trim).unwrap_or("");
     if asked.is_empty() || asked.len() > MAX_DEVICE_QUERY || asked.chars().any(char::is_control) {
         return Err(ApiError::new(
             ErrorCode::InvalidDeviceQuery,
@@ -37,8 +40,6 @@ pub async fn get_device_key(
     }
     match state.store.device_key(asked).await? {
         KeyLookup::Found(record) => Ok(Json(json!({
-            "deviceId": record.device_id,
-            "name": record.ap_name,
             "publicKey": record.public_key,
             "fingerprint": record.fingerprint,
         }))),

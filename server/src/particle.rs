@@ -212,7 +212,15 @@ impl Particle {
             ("expires_in", &expires_in),
         ]);
         match self.send(request, operation).await? {
-            (status, value) if status.is_success() => Self::issued(&value, operation).map(Some),
+            (status, value) if status.is_success() => {
+                let mut token = Self::issued(&value, operation)?;
+                // Missing, or 0 ("never expires"): the page renews it as if it lived the time
+                // asked, rather than reading 0 as already expired.
+                if token.expires_in == 0 {
+                    token.expires_in = lifetime.as_secs();
+                }
+                Ok(Some(token))
+            }
             (StatusCode::UNAUTHORIZED, _) => Err(ParticleError::ClientRejected),
             (StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND, _) => Ok(None),
             (status, _) => Err(ParticleError::Status {

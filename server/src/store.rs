@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored setting is not what this server wrote.
+    #[error("the stored setting {0} is malformed")]
+    Corrupt(&'static str),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -219,6 +222,15 @@ impl Store {
         Ok(())
     }
 
+    /// The database answers (`/healthz`).
+    ///
+    /// # Errors
+    /// Query failures.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// How many customer rows there are (operators' checks and tests).
     ///
     /// # Errors
@@ -345,7 +357,8 @@ impl Store {
 
     /// Records the device in the user's installation, once Particle said the user's
     /// customer owns it: any other record of it (a previous owner's, or another of this
-    /// user's installations) goes, in the same transaction.
+    /// user's installations) goes, in the same transaction. The upsert moves the row as well,
+    /// so a record another call inserted after the delete cannot keep the device elsewhere.
     ///
     /// # Errors
     /// Query failures.
@@ -368,7 +381,10 @@ impl Store {
         sqlx::query(
             "INSERT INTO installation_devices (device_id, installation_id, user_id, name, added_at) \
              VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (device_id) DO UPDATE SET name = excluded.name",
+             ON CONFLICT (device_id) DO UPDATE SET installation_id = excluded.installation_id, \
+             user_id = excluded.user_id, name = excluded.name, \
+             added_at = CASE WHEN installation_devices.installation_id = excluded.installation_id \
+             THEN installation_devices.added_at ELSE excluded.added_at END",
         )
         .bind(device_id)
         .bind(installation_id)

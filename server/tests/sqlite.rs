@@ -53,6 +53,11 @@ async fn bad_expired_and_wrongly_signed_sessions_are_refused(db: Db) {
         &wrong_secret,
     );
     let no_exp = sign(hs(), &json!({"sub": "kim"}), &secret);
+    let not_yet = sign(
+        hs(),
+        &json!({"sub": "kim", "exp": now() + 7200, "nbf": now() + 3600}),
+        &secret,
+    );
     let no_sub = sign(hs(), &json!({"exp": now() + 600}), &secret);
     let empty_sub = sign(hs(), &json!({"sub": "", "exp": now() + 600}), &secret);
     // alg "none": the signature part empty.
@@ -70,6 +75,11 @@ async fn bad_expired_and_wrongly_signed_sessions_are_refused(db: Db) {
         ("expired", expired.as_str(), "token-expired"),
         ("wrong secret", &forged, "invalid-token"),
         ("no exp", &no_exp, "invalid-token"),
+        (
+            "not valid before an hour from now",
+            &not_yet,
+            "invalid-token",
+        ),
         ("no sub", &no_sub, "invalid-token"),
         ("empty sub", &empty_sub, "invalid-token"),
         ("alg none", &unsigned, "invalid-token"),
@@ -233,6 +243,8 @@ async fn hostile_bodies_and_unknown_devices(db: Db) {
     let (status, body) = api
         .get(&format!("/v1/device-key?device={}", "A".repeat(100)), &kim)
         .await;
+    assert_eq!((status, code(&body)), (400, "invalid-device-query"));
+    let (status, body) = api.get("/v1/device-key?device=a&device=b", &kim).await;
     assert_eq!((status, code(&body)), (400, "invalid-device-query"));
     let (status, body) = api
         .post(&format!("/v1/devices/{unknown}/release"), &kim, json!({}))

@@ -410,7 +410,6 @@ impl DeviceModel {
         self.online_at = None;
         self.mode = Mode::Listening;
         self.history = vec![Mode::Listening];
-        cloud.device_disconnected(now, self.device.id());
         changes
     }
 }

@@ -34,6 +34,9 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
         ("removing_releases_and_the_device_sets_up_again", |db| {
             Box::pin(removing_releases_and_the_device_sets_up_again(db))
         }),
+        ("a_stale_record_never_releases_the_new_owner", |db| {
+            Box::pin(a_stale_record_never_releases_the_new_owner(db))
+        }),
         (
             "another_customers_device_follows_the_release_policy",
             |db| Box::pin(another_customers_device_follows_the_release_policy(db)),
@@ -158,9 +161,12 @@ async fn restart_keeps_everything(db: Db) {
     let (status, key) = api
         .get(&format!("/v1/device-key?device={}", ap_name(&sim, 0)), &kim)
         .await;
+    assert_eq!(status, 200, "the key records kept over the restart: {key}");
+    assert_eq!(key["fingerprint"].as_str().map(str::len), Some(64));
     assert_eq!(
-        (status, key["deviceId"].as_str()),
-        (200, Some(device.as_str()))
+        key.get("deviceId"),
+        None,
+        "a lookup by name does not hand out the id a release asks for ({device})"
     );
     api.setup_token(&kim).await;
     assert_eq!(
@@ -399,6 +405,59 @@ async fn removing_releases_and_the_device_sets_up_again(db: Db) {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    server.stop().await;
+}
+
+/// Kim's record outlives Kim's ownership (Lee took the lamp over with a claim code and never
+/// recorded it): Kim removing it, or deleting the installation, forgets the record and leaves
+/// Lee's claim alone.
+async fn a_stale_record_never_releases_the_new_owner(db: Db) {
+    let sim = simulator_with(
+        2,
+        softap_sim::cloud::ProductRules {
+            import_required: true,
+            claim_takes_over: true,
+        },
+    );
+    import(&sim, &db, &[0, 1]).await;
+    let server = start(config(&sim, &db)).await;
+    let api = Api::new(server.addr);
+    let (kim, lee) = (session("kim"), session("lee"));
+    let kims = api.installation(&kim, "Flat").await;
+    let path = format!("/v1/installations/{kims}/devices");
+    let kim_token = api.setup_token(&kim).await;
+    let mut taken = Vec::new();
+    for index in [0, 1] {
+        let device = set_up(&sim, index, &kim_token).await;
+        let (status, body) = api
+            .post(&path, &kim, json!({"deviceId": device, "name": "Lamp"}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let kims_owner = cloud_owner(&sim, &device);
+        sim.devices[index].reset();
+        set_up(&sim, index, &api.setup_token(&lee).await).await;
+        let lees_owner = cloud_owner(&sim, &device);
+        assert!(
+            lees_owner.is_some() && lees_owner != kims_owner,
+            "taken over"
+        );
+        taken.push((device, lees_owner));
+    }
+    let (device, lees_owner) = &taken[0];
+    let (status, body) = api.delete(&format!("{path}/{device}"), &kim).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(&cloud_owner(&sim, device), lees_owner, "Lee's claim stays");
+    assert_eq!(
+        api.get(&format!("/v1/installations/{kims}"), &kim).await.1["devices"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "Kim's record of it is gone"
+    );
+    let (status, body) = api.delete(&format!("/v1/installations/{kims}"), &kim).await;
+    assert_eq!(status, 204, "{body}");
+    let (device, lees_owner) = &taken[1];
+    assert_eq!(&cloud_owner(&sim, device), lees_owner, "Lee's claim stays");
     server.stop().await;
 }
 
