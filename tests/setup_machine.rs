@@ -37,6 +37,7 @@ fn wait_for_cloud(watch_device: bool) -> Operation {
         timeout_ms: 10 * MINUTE,
         interval_ms: 3_000,
         watch_device,
+        claim_unowned: false,
     }
 }
 
@@ -218,6 +219,29 @@ fn looks_for_the_device_pause_while_the_page_is_hidden_and_resume_at_once_when_i
         world.now - shown_at < 1_000,
         "found {} ms after",
         world.now - shown_at
+    );
+}
+
+#[test]
+fn a_wait_for_the_device_ends_at_its_deadline_even_while_the_page_is_hidden() {
+    let mut world = World::new(Options::default());
+    let op = world.start(
+        Operation::WaitForDevice {
+            timeout_ms: MINUTE,
+            interval_ms: 2_000,
+        },
+        true,
+    );
+    world.wait(5_000);
+    world.client.set_visible(world.now, false);
+    let hidden_at = world.now;
+    let ended = world.run(op, 2 * MINUTE);
+    assert_eq!(ended, Err(Error::DeviceUnreachable));
+    assert!(
+        world.now <= hidden_at + MINUTE,
+        "ended at {} ms, the deadline was {} ms",
+        world.now,
+        MINUTE
     );
 }
 
@@ -510,6 +534,14 @@ fn a_wrong_password_comes_back_as_a_failed_join_where_the_device_is_seen() {
 }
 
 #[test]
+fn the_next_device_is_not_held_to_the_last_ones_fingerprint() {
+    let mut world = World::new(Options::default());
+    world.client.next_device(Some(Fingerprint([7; 32])));
+    world.client.next_device(None);
+    assert!(setup(&mut world, wpa2()).is_ok());
+}
+
+#[test]
 fn a_wrong_password_unseen_times_out() {
     let mut world = World::new(Options::default());
     let wrong = network("Home WiFi", 4194310, Some("wrong horse"));
@@ -581,6 +613,33 @@ fn a_device_owned_by_another_customer_is_reported_as_such() {
     world.cloud.device_disconnected(0, &id);
     let failed = setup(&mut world, wpa2()).unwrap_err();
     assert_eq!(failed, (Step::WaitingForCloud, Error::ClaimedByAnother));
+}
+
+#[test]
+fn a_device_named_only_by_its_id_is_never_claimed_outright() {
+    let mut world = World::new(Options::default());
+    // Online, nobody's: what a crafted return link could name.
+    let id = world.device_id.clone();
+    world.cloud.device_connected(0, &id, None);
+    let wait = |claim_unowned| Operation::WaitForCloud {
+        device_id: Some(id.clone()),
+        timeout_ms: 2 * MINUTE,
+        interval_ms: 3_000,
+        watch_device: false,
+        claim_unowned,
+    };
+    assert_eq!(
+        world.call(wait(false), false, 3 * MINUTE),
+        Err(Error::ClaimTimeout)
+    );
+    assert_eq!(world.owner(), None, "only watched, never claimed");
+    // The page that sent this customer to the device page, with its code, says so.
+    let claimed = world.call(wait(true), false, 3 * MINUTE);
+    assert!(
+        matches!(claimed, Ok(Outcome::Claimed { .. })),
+        "{claimed:?}"
+    );
+    assert_eq!(world.owner().as_deref(), Some(world.customer.as_str()));
 }
 
 #[test]

@@ -203,6 +203,7 @@ fn run(scenario: &Scenario) -> Ending {
                 timeout_ms: 10 * MINUTE,
                 interval_ms: 3_000,
                 watch_device: true,
+                claim_unowned: false,
             },
             11 * MINUTE,
         ),

@@ -30,6 +30,7 @@ async function setUp(token: string): Promise<string> {
   const bits: number = key.bits;
   const { claimCode, deviceIds } = await cloud.createClaimCode();
   await cloud.waitForDevice(id, { signal: new AbortController().signal });
+  await cloud.waitForDevice(id, { claimUnowned: true, timeoutMs: 60_000 });
   const renamed: void = await cloud.renameDevice(id, "Kitchen lamp");
   const fingerprint: string = key.fingerprint;
   void [renamed, ready, claimed, strongest, doubtful, enterprise, acknowledged, devices, bits, claimCode, deviceIds, fingerprint];

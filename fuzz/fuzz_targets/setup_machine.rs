@@ -46,6 +46,7 @@ fn operation(byte: u8) -> Operation {
             timeout_ms: 120_000,
             interval_ms: 3_000,
             watch_device: byte & 0x10 != 0,
+            claim_unowned: byte & 0x20 != 0,
         },
     }
 }

@@ -172,6 +172,9 @@ impl CloudConfig {
 /// every list that shows it.
 pub const DEVICE_NAME_MAX_BYTES: usize = 64;
 
+/// The Particle API.
+pub const API_URL: &str = "https://api.particle.io";
+
 /// A name for a device as the customer typed it ("Kitchen lamp"): trimmed, 1 to 64 bytes,
 /// without control characters.
 ///

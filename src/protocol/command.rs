@@ -11,6 +11,9 @@ use core::fmt;
 /// CORS-simple, so the browser sends no preflight the device would never answer.
 pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
+/// Where a device in listening mode answers: its access point's own address (spec §2).
+pub const DEVICE_URL: &str = "http://192.168.0.1";
+
 /// One command of the SoftAP protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Command {

@@ -201,6 +201,9 @@ pub enum Return {
 /// The longest fragment read: a return is under 100 bytes.
 const MAX_RETURN: usize = 512;
 
+/// Where the device serves its page, unless the maker's firmware says otherwise.
+pub const DEVICE_PAGE: &str = "/setup";
+
 /// Reads a page's fragment (with or without its `#`): `Ok(None)` when it is no return.
 ///
 /// # Errors

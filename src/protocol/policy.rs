@@ -8,6 +8,15 @@ use crate::protocol::error::Error;
 /// Attempts of one command, the first included.
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// Attempts of one command when the caller allows `retries` more after the first.
+pub fn attempts(retries: u32) -> u32 {
+    retries.saturating_add(1).min(MAX_ATTEMPTS)
+}
+
+/// The shortest deadline a caller may give a command: a device on its own network answers
+/// within milliseconds, but not within none.
+pub const MIN_COMMAND_DEADLINE_MS: u64 = 100;
+
 /// How long one attempt of `command` may take before the client gives up on it. A scan takes
 /// seconds in a crowded place (spec §4.3), and `configure-ap` on 0.7 scans twice for WPA
 /// networks before answering, each scan bounded by 30 s on the device (spec §4.6).
@@ -72,9 +81,11 @@ pub enum Decision {
 /// After failed attempt number `attempt` (1-based) of `command`: send again, or settle.
 ///
 /// Reads are sent again after any failure. Commands that write (`set`, `configure-ap`) are
-/// sent again only when the device cannot have run them: no reply byte arrived, or it said
-/// busy. `connect-ap` is never sent again once it may have arrived — the device leaves on the
-/// first one — but a busy answer means it never ran. `enterprise` marks a `configure-ap` with
+/// sent again only before any reply byte arrived, or after a busy answer: running either
+/// twice stores the same thing twice, which is harmless, but a reply that began and broke
+/// leaves its outcome unknown, so that is reported rather than papered over. `connect-ap` is
+/// never sent again once it may have arrived — the device leaves on the first one — but a
+/// busy answer means it never ran. `enterprise` marks a `configure-ap` with
 /// enterprise settings, which 0.6 firmware refuses by answering with headers and silence.
 pub fn after_failure(
     command: Command,

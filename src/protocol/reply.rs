@@ -142,6 +142,14 @@ impl ReplyReader {
         let Body::Value(buffer) = &self.body else {
             return Ok(Progress::Partial);
         };
+        // Every reply is an object: one that begins otherwise is wrong however it goes on.
+        if buffer
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b != b'{')
+        {
+            return Err(self.invalid("not an object"));
+        }
         let value = match read_value(buffer).map_err(|m| self.invalid(m.0))? {
             Progress::Complete((value, _)) => value,
             Progress::Partial if finished => return Err(self.invalid("truncated")),

@@ -43,11 +43,11 @@ impl Cloud {
         let api_url = options
             .api_url
             .as_deref()
-            .unwrap_or("https://api.particle.io");
+            .unwrap_or(crate::protocol::cloud::API_URL);
         let product = options.product_id.as_ref().map(|p| p.to_segment());
         let config = CloudConfig::new(api_url, &options.access_token, product)
             .map_err(|e| to_js_in(&e, "preparing"))?;
-        let mut setup = SetupConfig::new("http://192.168.0.1");
+        let mut setup = SetupConfig::new(crate::protocol::command::DEVICE_URL);
         setup.cloud = Some(config.clone());
         Ok(Cloud {
             config,
@@ -103,6 +103,7 @@ impl Cloud {
                 timeout_ms: parsed.timeout_ms.map_or(policy::CLOUD_WAIT_MS, u64::from),
                 interval_ms: parsed.interval_ms.map_or(policy::CLOUD_POLL_MS, u64::from),
                 watch_device: false,
+                claim_unowned: parsed.claim_unowned.unwrap_or(false),
             },
             false,
             outcome::online,

@@ -86,12 +86,19 @@ impl SetupFlow {
         let on_progress = Reflect::get(&options, &"onProgress".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
-        let expected = Reflect::get(&options, &"expectedFingerprint".into())
-            .ok()
-            .and_then(|f| f.as_string())
-            .map(|f| Fingerprint::parse(&f))
-            .transpose()
-            .map_err(|e| to_js_in(&e, "preparing"))?;
+        // Present but not a string is a mistake, not "no pin": refused, as SoftAP's options are.
+        let expected =
+            Reflect::get(&options, &"expectedFingerprint".into()).unwrap_or(JsValue::UNDEFINED);
+        let expected = if expected.is_undefined() || expected.is_null() {
+            None
+        } else {
+            let text = expected.as_string().ok_or_else(|| {
+                JsValue::from(js_sys::TypeError::new(
+                    "softap-web: bad option expectedFingerprint of SetupFlowOptions: expected a string",
+                ))
+            })?;
+            Some(Fingerprint::parse(&text).map_err(|e| to_js_in(&e, "preparing"))?)
+        };
         let driver = device.0;
         driver.update(|machine| {
             if let Some(cloud) = cloud {
@@ -130,7 +137,7 @@ impl SetupFlow {
         match options::read::<PrepareOptions>("prepare options", options.unwrap_or_default()) {
             Ok(o) => self.driver.start(
                 Operation::Prepare {
-                    devices: o.devices.unwrap_or(1).max(1),
+                    devices: o.devices.unwrap_or(1),
                 },
                 true,
                 outcome::general,
@@ -212,6 +219,8 @@ impl SetupFlow {
                     timeout_ms: o.timeout_ms.map_or(policy::CLOUD_WAIT_MS, u64::from),
                     interval_ms: o.interval_ms.map_or(policy::CLOUD_POLL_MS, u64::from),
                     watch_device: o.watch_device.unwrap_or(false),
+                    // The flow's own device is claimed outright only if it gave it a code.
+                    claim_unowned: false,
                 },
                 true,
                 outcome::general,

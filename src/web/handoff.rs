@@ -50,8 +50,11 @@ pub fn handoff_url(
         device_url: options
             .device_url
             .as_deref()
-            .unwrap_or("http://192.168.0.1"),
-        page: options.page.as_deref().unwrap_or("/setup"),
+            .unwrap_or(crate::protocol::command::DEVICE_URL),
+        page: options
+            .page
+            .as_deref()
+            .unwrap_or(crate::protocol::handoff::DEVICE_PAGE),
         nonce: &nonce,
         claim_code: &claim_code,
         back: &options.back,

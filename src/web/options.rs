@@ -122,6 +122,7 @@ pub(crate) struct CloudWaitOptions {
     pub timeout_ms: Option<u32>,
     pub interval_ms: Option<u32>,
     pub watch_device: Option<bool>,
+    pub claim_unowned: Option<bool>,
 }
 
 /// A network as `configure` takes it (the core's own loose input).

@@ -31,7 +31,10 @@ impl SoftAp {
         #[wasm_bindgen(unchecked_optional_param_type = "SoftAPOptions")] options: Option<JsValue>,
     ) -> Result<SoftAp, JsValue> {
         let options: SoftApOptions = options::read("SoftAP options", options.unwrap_or_default())?;
-        let base_url = options.base_url.as_deref().unwrap_or("http://192.168.0.1");
+        let base_url = options
+            .base_url
+            .as_deref()
+            .unwrap_or(crate::protocol::command::DEVICE_URL);
         let mut config = SetupConfig::new(base_url);
         let asked = options
             .target_address_space
@@ -39,9 +42,7 @@ impl SoftAp {
         config.declare_local = browser::declares_local(&config.device_url, asked);
         config.page_is_https = crate::web::fetch::page_is_https();
         if let Some(retries) = options.retries {
-            config.attempts = retries
-                .saturating_add(1)
-                .min(crate::protocol::policy::MAX_ATTEMPTS);
+            config.attempts = crate::protocol::policy::attempts(retries);
         }
         config.deadline_ms = options.timeout_ms.map(u64::from);
         if let Some(expected) = &options.expected_fingerprint {

@@ -110,6 +110,10 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Pause between polls while the cloud's event stream is down (default 3000). */
   intervalMs?: number;
+  /** Claim the device outright while nobody owns it, which also tells a device another
+   *  customer owns apart (`claimed-by-another`). Only for a device this customer just gave a
+   *  claim code (back from the device page): anyone can put any id in a link. */
+  claimUnowned?: boolean;
   signal?: AbortSignal;
 }
 

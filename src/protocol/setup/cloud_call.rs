@@ -11,7 +11,7 @@ use super::TransmitId;
 /// The largest cloud reply read (a customer's device list is a few KB).
 const BODY_CAP: usize = 256 * 1024;
 
-#[derive(Debug)]
+/// Its `Debug` shows body lengths only: a body may hold a claim code or a token.
 pub(crate) enum CallState {
     /// To be sent from this time.
     Waiting { not_before: u64 },
@@ -24,6 +24,35 @@ pub(crate) enum CallState {
     },
     /// Answered, failed or timed out.
     Done(Result<(u16, Vec<u8>), Error>),
+}
+
+impl core::fmt::Debug for CallState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Waiting { not_before } => f
+                .debug_struct("Waiting")
+                .field("not_before", not_before)
+                .finish(),
+            Self::InFlight {
+                transmit,
+                deadline,
+                status,
+                body,
+            } => f
+                .debug_struct("InFlight")
+                .field("transmit", transmit)
+                .field("deadline", deadline)
+                .field("status", status)
+                .field("body_len", &body.len())
+                .finish(),
+            Self::Done(Ok((status, body))) => f
+                .debug_struct("Done")
+                .field("status", status)
+                .field("body_len", &body.len())
+                .finish(),
+            Self::Done(Err(error)) => f.debug_tuple("Done").field(error).finish(),
+        }
+    }
 }
 
 /// A cloud request and where it stands.
@@ -78,9 +107,11 @@ impl CloudCall {
     /// `false` when the body passed its cap (the call is then done, and the transmit must be
     /// aborted).
     pub(crate) fn handle_data(&mut self, data: &[u8]) -> bool {
-        if let CallState::InFlight { body, .. } = &mut self.state {
+        if let CallState::InFlight { body, status, .. } = &mut self.state {
             if body.len() + data.len() > BODY_CAP {
-                self.state = CallState::Done(Err(Error::CloudError { status: 200 }));
+                // The status the cloud gave, which is what a caller can act on.
+                let status = status.unwrap_or(0);
+                self.state = CallState::Done(Err(Error::CloudError { status }));
                 return false;
             }
             body.extend_from_slice(data);

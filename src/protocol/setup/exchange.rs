@@ -92,10 +92,11 @@ impl Exchange {
         self
     }
 
-    /// Overrides the deadline of quick commands (scans and `configure-ap` keep theirs when it
-    /// is longer).
-    pub(crate) fn deadline_at_least(mut self, deadline_ms: Option<u64>) -> Self {
+    /// The caller's deadline in place of the policy's for quick commands (at least
+    /// [`policy::MIN_COMMAND_DEADLINE_MS`]); scans and `configure-ap` keep theirs when longer.
+    pub(crate) fn deadline_override(mut self, deadline_ms: Option<u64>) -> Self {
         if let Some(ms) = deadline_ms {
+            let ms = ms.max(policy::MIN_COMMAND_DEADLINE_MS);
             self.deadline_ms = match self.request.command() {
                 Command::ScanAp | Command::ConfigureAp => self.deadline_ms.max(ms),
                 _ => ms,

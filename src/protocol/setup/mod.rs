@@ -185,6 +185,12 @@ pub enum Operation {
         /// Look at the device's own network meanwhile: the device answering there again means
         /// it could not join and is back in setup mode.
         watch_device: bool,
+        /// Claim the device outright while nobody owns it, which also tells a device another
+        /// customer owns apart (spec §13.8). A customer token can claim any unowned product
+        /// device by its id, so this is only for a device this customer just gave a claim
+        /// code (the handoff's device page did): never for an id from a link alone. The
+        /// device the machine itself gave a claim code is claimed this way without it.
+        claim_unowned: bool,
     },
     /// One claim code, for the caller.
     CreateClaimCode,
@@ -389,8 +395,9 @@ struct Line {
     /// A complete reply whose body may still end: kept open briefly to learn whether the
     /// firmware ends bodies.
     linger: Option<(TransmitId, u64)>,
-    /// Replies complete on a device that ends its bodies: left to end on their own.
-    draining: Vec<TransmitId>,
+    /// Replies complete on a device that ends its bodies: left to end on their own until
+    /// then, aborted after it (a connection held open is one the browser cannot reuse).
+    draining: Vec<(TransmitId, u64)>,
 }
 
 impl Line {
@@ -401,8 +408,12 @@ impl Line {
     /// Forgets a draining reply whose stream is over; whether it was one.
     fn drained(&mut self, id: TransmitId) -> bool {
         let before = self.draining.len();
-        self.draining.retain(|&t| t != id);
+        self.draining.retain(|&(t, _)| t != id);
         self.draining.len() != before
+    }
+
+    fn is_draining(&self, id: TransmitId) -> bool {
+        self.draining.iter().any(|&(t, _)| t == id)
     }
 }
 
@@ -519,7 +530,10 @@ impl<R: ?Sized> Ctx<'_, R> {
                     self.line.busy = None;
                     match self.session.ending {
                         BodyEnding::Never => self.transmits.push_back(Transmit::Abort(t)),
-                        BodyEnding::Ends => self.line.draining.push(t),
+                        BodyEnding::Ends => self
+                            .line
+                            .draining
+                            .push((t, self.now + policy::END_OF_BODY_GRACE_MS)),
                         BodyEnding::Unknown => {
                             self.line.linger = Some((t, self.now + policy::END_OF_BODY_GRACE_MS));
                         }
@@ -668,7 +682,7 @@ impl<R: TryCryptoRng> Setup<R> {
             }
             self.finish(op.id, op.flow, Err(Error::Cancelled));
         }
-        let mut open: Vec<TransmitId> = self.line.draining.clone();
+        let mut open: Vec<TransmitId> = self.line.draining.iter().map(|&(t, _)| t).collect();
         open.extend(self.line.linger.take().map(|(t, _)| t));
         self.line = Line::default();
         for transmit in open {
@@ -693,12 +707,11 @@ impl<R: TryCryptoRng> Setup<R> {
     }
 
     /// Gets ready for the next device of an installation, which answers at the same address:
-    /// forgets the current device (its key, its claim code) and expects `fingerprint` if given.
+    /// forgets the current device (its key, its claim code, the fingerprint it was expected to
+    /// have) and expects `fingerprint` of the next if given.
     pub fn next_device(&mut self, fingerprint: Option<Fingerprint>) {
         self.session = Session::new();
-        if fingerprint.is_some() {
-            self.config.expected_fingerprint = fingerprint;
-        }
+        self.config.expected_fingerprint = fingerprint;
     }
 
     /// Sets or replaces the customer's cloud.
@@ -739,7 +752,7 @@ impl<R: TryCryptoRng> Setup<R> {
 
     /// Body bytes of request `id` arrived.
     pub fn handle_data(&mut self, now: u64, id: TransmitId, data: &[u8]) {
-        if self.line.linger.is_some_and(|(t, _)| t == id) || self.line.draining.contains(&id) {
+        if self.line.linger.is_some_and(|(t, _)| t == id) || self.line.is_draining(id) {
             return;
         }
         self.input(now, id, |op, ctx| op.handle_data(ctx, id, data));
@@ -785,6 +798,14 @@ impl<R: TryCryptoRng> Setup<R> {
                 self.transmits.push_back(Transmit::Abort(transmit));
             }
         }
+        // A device that ends its bodies did so at once before; one that no longer does is cut off.
+        let (over, kept): (Vec<_>, Vec<_>) = core::mem::take(&mut self.line.draining)
+            .into_iter()
+            .partition(|&(_, until)| now >= until);
+        self.line.draining = kept;
+        for (transmit, _) in over {
+            self.transmits.push_back(Transmit::Abort(transmit));
+        }
         self.drive();
     }
 
@@ -806,6 +827,7 @@ impl<R: TryCryptoRng> Setup<R> {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
         let linger = self.line.linger.map(|(_, until)| until);
+        let draining = self.line.draining.iter().map(|&(_, until)| until);
         // What is due already waits for the device line, which frees on an input or the
         // linger's end: never a time in the past, or the caller would spin.
         self.ops
@@ -813,6 +835,7 @@ impl<R: TryCryptoRng> Setup<R> {
             .filter_map(Op::wake_at)
             .filter(|&at| at > self.now)
             .chain(linger)
+            .chain(draining)
             .min()
     }
 

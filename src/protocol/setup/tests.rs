@@ -86,6 +86,27 @@ fn the_first_reply_teaches_whether_the_firmware_ends_its_bodies() {
 }
 
 #[test]
+fn a_complete_reply_that_no_longer_ends_is_aborted_not_left_open() {
+    let mut setup = machine();
+    setup.start(0, Operation::Version, false);
+    let first = sent(&mut setup);
+    setup.handle_head(1, first[0].id, 200);
+    setup.handle_data(2, first[0].id, br#"{"v":2}"#);
+    setup.handle_end(3, first[0].id);
+    assert_eq!(setup.body_ending(), BodyEnding::Ends);
+    // The next reply is complete but its body stays open.
+    setup.start(4, Operation::Version, false);
+    let second = sent(&mut setup);
+    setup.handle_head(5, second[0].id, 200);
+    setup.handle_data(6, second[0].id, br#"{"v":2}"#);
+    assert_eq!(finished(&mut setup).len(), 2);
+    assert_eq!(setup.poll_timeout(), Some(6 + policy::END_OF_BODY_GRACE_MS));
+    setup.handle_timeout(6 + policy::END_OF_BODY_GRACE_MS);
+    assert_eq!(setup.poll_transmit(), Some(Transmit::Abort(second[0].id)));
+    assert_eq!(setup.poll_timeout(), None, "nothing left open");
+}
+
+#[test]
 fn cancel_finishes_everything_and_later_operations_fail_at_once() {
     let mut setup = machine();
     let a = setup.start(0, Operation::Scan, true);

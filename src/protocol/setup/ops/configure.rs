@@ -41,7 +41,7 @@ impl Configure {
     pub(super) fn device<R: ?Sized>(ctx: &Ctx<'_, R>, request: Request) -> Exchange {
         Exchange::new(request, ctx.now)
             .max_attempts(ctx.config.attempts)
-            .deadline_at_least(ctx.config.deadline_ms)
+            .deadline_override(ctx.config.deadline_ms)
     }
 
     pub(super) fn advance<R: rand_core::TryCryptoRng + ?Sized>(

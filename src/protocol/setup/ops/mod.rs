@@ -67,7 +67,7 @@ impl Op {
         let device = |request: Request| {
             Exchange::new(request, now)
                 .max_attempts(config.attempts)
-                .deadline_at_least(config.deadline_ms)
+                .deadline_override(config.deadline_ms)
         };
         let kind = match operation {
             Operation::Version => {
@@ -140,9 +140,12 @@ impl Op {
                 timeout_ms,
                 interval_ms,
                 watch_device,
+                claim_unowned,
             } => {
                 let device_id = device_id_of(device_id.or_else(|| session.id.clone()))
                     .ok_or(Error::DeviceUnreachable)?;
+                let given_code_here = session.claim_code.is_some()
+                    && session.id.as_deref() == Some(device_id.as_str());
                 if config.cloud.is_none() {
                     return Err(Error::TokenInvalid);
                 }
@@ -152,6 +155,7 @@ impl Op {
                     timeout_ms,
                     interval_ms.max(100),
                     watch_device,
+                    claim_unowned || given_code_here,
                 )))
             }
         };
@@ -197,6 +201,8 @@ impl Op {
             Kind::CreateClaimCode(call) | Kind::RenameDevice(call) => call.call.wake_at(),
             Kind::WaitForDevice(wait) => match &wait.stage {
                 WaitStage::Look(e) | WaitStage::Key(e) => e.wake_at(),
+                // Held while the page is hidden: only the deadline is due.
+                WaitStage::Pause(_) if wait.held => Some(wait.deadline),
                 WaitStage::Pause(until) => Some(*until),
             },
             Kind::WaitForCloud(wait) => wait.wake_at(),
@@ -210,7 +216,7 @@ impl Op {
     ) -> (bool, Finish) {
         match &mut self.kind {
             Kind::Ready(result) => (true, result.take()),
-            Kind::Single(single) => single.advance(ctx, self.flow),
+            Kind::Single(single) => single.advance(ctx),
             Kind::Configure(configure) => configure.advance(ctx),
             Kind::Prepare(prepare) => prepare.advance(ctx),
             Kind::CreateClaimCode(call) => {
@@ -229,8 +235,8 @@ impl Op {
                 });
                 (moved, finish)
             }
-            Kind::WaitForDevice(wait) => wait.advance(ctx),
-            Kind::WaitForCloud(wait) => wait.advance(ctx),
+            Kind::WaitForDevice(wait) => wait.advance(ctx, self.flow),
+            Kind::WaitForCloud(wait) => wait.advance(ctx, self.flow),
         }
     }
 
@@ -345,7 +351,7 @@ impl Op {
                 if wait.poll.call.as_ref().and_then(CloudCall::transmit) == Some(id) {
                     wait.poll.call.as_mut()
                 } else {
-                    wait.probe.call.as_mut()
+                    wait.probe.as_mut().and_then(|probe| probe.call.as_mut())
                 }
             }
             _ => None,

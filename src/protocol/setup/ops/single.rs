@@ -28,11 +28,7 @@ impl Single {
         Self { what, exchange }
     }
 
-    pub(super) fn advance<R: ?Sized>(
-        &mut self,
-        ctx: &mut Ctx<'_, R>,
-        _flow: bool,
-    ) -> (bool, Finish) {
+    pub(super) fn advance<R: ?Sized>(&mut self, ctx: &mut Ctx<'_, R>) -> (bool, Finish) {
         let moved = step_exchange(&mut self.exchange, ctx);
         let Some(outcome) = self.exchange.take_outcome() else {
             return (moved, None);

@@ -18,7 +18,8 @@ pub(super) struct WaitForCloud {
     pub(super) interval: u64,
     pub(super) stream: Stream,
     pub(super) poll: Polling,
-    pub(super) probe: Polling,
+    /// Claiming outright; `None` for a device this customer did not give a claim code.
+    pub(super) probe: Option<Polling>,
     pub(super) watch: Option<Watch>,
     /// The cloud lists the device as the customer's (offline so far).
     pub(super) owned: bool,
@@ -68,6 +69,7 @@ impl WaitForCloud {
         timeout_ms: u64,
         interval: u64,
         watch: bool,
+        claim: bool,
     ) -> Self {
         Self {
             device_id,
@@ -82,11 +84,11 @@ impl WaitForCloud {
                 next_at: now,
                 failures: 0,
             },
-            probe: Polling {
+            probe: claim.then_some(Polling {
                 call: None,
                 next_at: now + policy::CLAIM_PROBE_AFTER_MS,
                 failures: 0,
-            },
+            }),
             watch: watch.then_some(Watch {
                 look: None,
                 next_at: now + policy::DEVICE_WATCH_MS,
@@ -102,7 +104,12 @@ impl WaitForCloud {
             open.push(transmit);
         }
         open.extend(self.poll.call.as_ref().and_then(CloudCall::transmit));
-        open.extend(self.probe.call.as_ref().and_then(CloudCall::transmit));
+        open.extend(
+            self.probe
+                .as_ref()
+                .and_then(|p| p.call.as_ref())
+                .and_then(CloudCall::transmit),
+        );
         if let Some(watch) = &self.watch {
             open.extend(watch.look.as_ref().and_then(Exchange::transmit));
         }
@@ -129,11 +136,11 @@ impl WaitForCloud {
             Some(call) => call.wake_at(),
             None => Some(self.poll.next_at),
         };
-        let probe = match &self.probe.call {
+        let probe = self.probe.as_ref().and_then(|probe| match &probe.call {
             Some(call) => call.wake_at(),
             None if self.owned => None,
-            None => Some(self.probe.next_at),
-        };
+            None => Some(probe.next_at),
+        });
         let watch = self.watch.as_ref().and_then(|w| match &w.look {
             Some(look) => look.wake_at(),
             None => Some(w.next_at),
@@ -144,20 +151,27 @@ impl WaitForCloud {
             .min()
     }
 
-    pub(super) fn claimed<R: ?Sized>(&self, ctx: &mut Ctx<'_, R>) -> Finish {
+    fn claimed<R: ?Sized>(&self, ctx: &mut Ctx<'_, R>, flow: bool) -> Finish {
         if !ctx.done.contains(&self.device_id) {
             ctx.done.push(self.device_id.clone());
         }
         if ctx.session.id.is_none() {
             ctx.session.id = Some(self.device_id.clone());
         }
-        ctx.progress(Step::Claimed, None, None);
+        if flow {
+            ctx.progress(Step::Claimed, None, None);
+        }
         Some(Ok(Outcome::Claimed {
             device_id: self.device_id.clone(),
         }))
     }
 
-    pub(super) fn advance<R: ?Sized>(&mut self, ctx: &mut Ctx<'_, R>) -> (bool, Finish) {
+    /// `flow`: the customer's setup, whose progress is reported.
+    pub(super) fn advance<R: ?Sized>(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        flow: bool,
+    ) -> (bool, Finish) {
         let now = ctx.now;
         let Some(cloud) = ctx.config.cloud.clone() else {
             return (true, Some(Err(Error::TokenInvalid)));
@@ -166,7 +180,7 @@ impl WaitForCloud {
             return (true, Some(Err(error.clone())));
         }
         if self.online_event {
-            return (true, self.claimed(ctx));
+            return (true, self.claimed(ctx, flow));
         }
         if now >= self.deadline {
             return (true, Some(Err(Error::ClaimTimeout)));
@@ -225,7 +239,7 @@ impl WaitForCloud {
                 self.poll.call = None;
                 moved = true;
                 match outcome.and_then(|(s, b)| cloud::read_devices(s, &b, &self.device_id)) {
-                    Ok(DeviceStatus::Online) => return (true, self.claimed(ctx)),
+                    Ok(DeviceStatus::Online) => return (true, self.claimed(ctx, flow)),
                     Ok(status) => {
                         self.owned |= status == DeviceStatus::Offline;
                         self.poll.failures = 0;
@@ -245,39 +259,41 @@ impl WaitForCloud {
         }
 
         // Claiming outright tells a device owned by another customer apart.
-        if !self.owned && self.probe.call.is_none() && now >= self.probe.next_at {
-            self.probe.call = Some(CloudCall::new(
-                cloud.claim_device_request(&self.device_id),
-                now,
-            ));
-        }
-        if let Some(call) = &mut self.probe.call {
-            if let Some(transmit) = call.transmit() {
-                if call.handle_timeout(now) {
-                    ctx.transmits
-                        .push_back(crate::protocol::setup::Transmit::Abort(transmit));
-                }
+        if let Some(probe) = &mut self.probe {
+            if !self.owned && probe.call.is_none() && now >= probe.next_at {
+                probe.call = Some(CloudCall::new(
+                    cloud.claim_device_request(&self.device_id),
+                    now,
+                ));
             }
-            moved |= ctx.send_cloud(call);
-            if let Some(outcome) = call.take_outcome() {
-                self.probe.call = None;
-                moved = true;
-                self.probe.next_at = now + policy::CLAIM_PROBE_EVERY_MS;
-                match outcome.and_then(|(s, b)| cloud::read_claim_device(s, &b)) {
-                    Ok(ClaimAttempt::Claimed) => {
-                        // It is the customer's now: learn at once whether it is online.
-                        self.owned = true;
-                        if self.poll.call.is_none() {
-                            self.poll.next_at = now;
+            if let Some(call) = &mut probe.call {
+                if let Some(transmit) = call.transmit() {
+                    if call.handle_timeout(now) {
+                        ctx.transmits
+                            .push_back(crate::protocol::setup::Transmit::Abort(transmit));
+                    }
+                }
+                moved |= ctx.send_cloud(call);
+                if let Some(outcome) = call.take_outcome() {
+                    probe.call = None;
+                    moved = true;
+                    probe.next_at = now + policy::CLAIM_PROBE_EVERY_MS;
+                    match outcome.and_then(|(s, b)| cloud::read_claim_device(s, &b)) {
+                        Ok(ClaimAttempt::Claimed) => {
+                            // It is the customer's now: learn at once whether it is online.
+                            self.owned = true;
+                            if self.poll.call.is_none() {
+                                self.poll.next_at = now;
+                            }
                         }
+                        Ok(ClaimAttempt::OtherOwner) => {
+                            return (true, Some(Err(Error::ClaimedByAnother)))
+                        }
+                        Err(e @ (Error::TokenExpired | Error::TokenInvalid)) => {
+                            return (true, Some(Err(e)))
+                        }
+                        Ok(ClaimAttempt::NotYet) | Err(_) => {}
                     }
-                    Ok(ClaimAttempt::OtherOwner) => {
-                        return (true, Some(Err(Error::ClaimedByAnother)))
-                    }
-                    Err(e @ (Error::TokenExpired | Error::TokenInvalid)) => {
-                        return (true, Some(Err(e)))
-                    }
-                    Ok(ClaimAttempt::NotYet) | Err(_) => {}
                 }
             }
         }

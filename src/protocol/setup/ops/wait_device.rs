@@ -27,12 +27,21 @@ pub(super) enum WaitStage {
 }
 
 impl WaitForDevice {
-    pub(super) fn advance<R: ?Sized>(&mut self, ctx: &mut Ctx<'_, R>) -> (bool, Finish) {
+    /// `flow`: the customer's setup, whose progress is reported.
+    pub(super) fn advance<R: ?Sized>(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        flow: bool,
+    ) -> (bool, Finish) {
         let mut moved = false;
         loop {
             let next = match &mut self.stage {
                 WaitStage::Pause(until) => {
                     if !ctx.visible {
+                        // Paused, not endless: the wait's deadline holds while hidden too.
+                        if ctx.now >= self.deadline {
+                            return (true, Some(Err(Error::DeviceUnreachable)));
+                        }
                         self.held = true;
                         return (moved, None);
                     }
@@ -50,13 +59,13 @@ impl WaitForDevice {
                         Some(Ok(Ending::Reply(Reply::DeviceId(info)))) => {
                             remember_device(ctx.session, &info);
                             if ctx.session.key.is_some() {
-                                return (true, Some(Ok(self.found(ctx, info))));
+                                return (true, Some(Ok(self.found(ctx, info, flow))));
                             }
                             self.found = Some(info);
                             WaitStage::Key(
                                 Exchange::new(Request::public_key(), ctx.now)
                                     .max_attempts(ctx.config.attempts)
-                                    .deadline_at_least(ctx.config.deadline_ms),
+                                    .deadline_override(ctx.config.deadline_ms),
                             )
                         }
                         Some(Ok(_)) => return (true, Some(Err(unexpected(exchange)))),
@@ -82,7 +91,7 @@ impl WaitForDevice {
                                     id: ctx.session.id.clone().unwrap_or_default(),
                                     claimed: false,
                                 });
-                                self.found(ctx, info)
+                                self.found(ctx, info, flow)
                             });
                             (true, Some(result))
                         }
@@ -96,8 +105,10 @@ impl WaitForDevice {
         }
     }
 
-    pub(super) fn found<R: ?Sized>(&self, ctx: &mut Ctx<'_, R>, info: DeviceInfo) -> Outcome {
-        ctx.progress(Step::DeviceFound, Some(info.claimed), None);
+    fn found<R: ?Sized>(&self, ctx: &mut Ctx<'_, R>, info: DeviceInfo, flow: bool) -> Outcome {
+        if flow {
+            ctx.progress(Step::DeviceFound, Some(info.claimed), None);
+        }
         Outcome::Device(info)
     }
 }
