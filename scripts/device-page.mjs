@@ -87,19 +87,21 @@ const PAGE_URLS = ["/index", "/setup"];
 // What the handler adds to the firmware's headers: the page is gzipped, and never cached (the
 // firmware adds no-store as well; a page a fake device served must not be reused either).
 const HEADERS = "Content-Encoding: gzip\r\nCache-Control: no-store\r\n";
-const CONFIG_LINE = 'const CONFIG = { origins: [], home: "", product: "", texts: { en: {} } };';
+const CONFIG_LINE = 'const CONFIG = { origins: [], home: "", texts: { en: {} } };';
+/** Text made safe inside HTML, as the page escapes what it fills in. */
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The page's script: seal.js, logic.js and page.js as one module, minified. */
 async function pageScript({ origins, home = `${origins[0]}/`, product, names = {}, langs }) {
   const read = (file) => readFileSync(path.join(root, "www", file), "utf8");
-  // The product's words are settled here, per language (the page fills in only {ssid} and
-  // {character}).
+  // The product's words are settled here, per language, escaped: the texts are HTML (the page
+  // fills in only {ssid} and {character}).
   const texts = Object.fromEntries(langs.map((lang) => {
     const words = productWords(lang, names[lang]?.name ?? product, names[lang]?.gender);
     return [lang, Object.fromEntries(TEXT_KEYS.map((key) => {
       const text = MESSAGES[lang][key];
       if (typeof text !== "string") throw new Error(`www/i18n.js: ${lang}.${key} is missing`);
-      return [key, text.replace(/\{(\w+)\}/g, (all, name) => words[name] ?? all)];
+      return [key, text.replace(/\{(\w+)\}/g, (all, name) => (Object.hasOwn(words, name) ? escapeHtml(words[name]) : all))];
     }))];
   }));
   const inline = (source, file) => {
@@ -109,7 +111,7 @@ async function pageScript({ origins, home = `${origins[0]}/`, product, names = {
   };
   const page = read("device/page.js");
   if (!page.includes(CONFIG_LINE)) throw new Error("www/device/page.js: the CONFIG line is missing");
-  const config = `const CONFIG = ${JSON.stringify({ origins, home, product, texts })};`;
+  const config = `const CONFIG = ${JSON.stringify({ origins, home, texts })};`;
   const source = [inline(read("seal.js"), "seal.js"), inline(read("device/logic.js"), "logic.js"),
     inline(page, "page.js").replace(CONFIG_LINE, () => config)].join("\n");
   const { code } = await minify(source, { module: true, compress: { passes: 2 }, mangle: true });
@@ -118,10 +120,9 @@ async function pageScript({ origins, home = `${origins[0]}/`, product, names = {
 
 async function pageHtml(options) {
   const script = await pageScript(options);
-  const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const html = readFileSync(path.join(root, "www/device/index.html"), "utf8").replace(/\n\s*/g, "\n")
     .replace('<html lang="en">', () => `<html lang="${options.langs[0]}">`)
-    .replace("<title>Setup</title>", () => `<title>${escape(options.product)}</title>`);
+    .replace("<title>Setup</title>", () => `<title>${escapeHtml(options.product)}</title>`);
   const tag = '<script type="module" src="./page.js"></script>';
   if (!html.includes(tag)) throw new Error("www/device/index.html: the page.js tag is missing");
   // A function replacement: `$` in the minified code stays as it is.

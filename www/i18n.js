@@ -310,11 +310,12 @@ export const MESSAGES = {
  */
 export function productWords(lang, name, gender) {
   if (lang === "de") {
-    const forms = {
+    const genders = {
       m: ["Ihr", "Ihren", "Ihrem", "er", "ihn", "ihm"],
       f: ["Ihre", "Ihre", "Ihrer", "sie", "sie", "ihr"],
       n: ["Ihr", "Ihr", "Ihrem", "es", "es", "ihm"],
-    }[gender];
+    };
+    const forms = Object.hasOwn(genders, gender) ? genders[gender] : undefined;
     const [nom, acc, dat, it, itAcc, itDat] = forms ?? ["Ihr", "Ihr", "Ihrem", "es", "es", "ihm"];
     const noun = forms ? name : "Gerät";
     return { product: name, your: `${nom} ${noun}`, yourAcc: `${acc} ${noun}`, yourDat: `${dat} ${noun}`, it, itAcc, itDat };

@@ -206,6 +206,9 @@ test("the generated page: one gzipped HTML within 12 KB, its origins, product an
   assert.ok(html.includes('["https://lumen.example"]'));
   assert.match(html, /\bhome:"https:\/\/lumen\.example\/"/, "the way back from a page opened without its link");
   for (const lang of ["en", "de"]) assert.ok(html.includes(JSON.stringify(MESSAGES[lang].pageConnectTo)), lang);
+  // The product's name is in the texts, which the page shows as HTML: escaped there too.
+  assert.ok(!html.includes("Lumen <lamp>"), "no raw markup from the name");
+  assert.match(html, /Lumen &#60;lamp&#62;/);
   const handler = readFileSync(path.join(out, "softap_pages.cpp"), "utf8");
   assert.ok(handler.includes('Header header("Content-Encoding: gzip\\r\\nCache-Control: no-store\\r\\n");'));
 });

@@ -186,9 +186,11 @@ export const isEnterprise = (sec) => sec >= 0 && !!(sec & 0x2000000);
 function securityOf(security) {
   if (security == null) return 0;
   if (typeof security === "number") return security;
-  const name = String(security).trim().toLowerCase().replace(/[- ]/g, "_");
+  // As the core reads a name: ASCII case only, a sign allowed, -1 or 0..2^32-1.
+  const name = String(security).trim().replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/[- ]/g, "_");
   if (Object.hasOwn(NAMES, name)) return NAMES[name];
-  if (/^-?\d+$/.test(name)) return +name;
+  const number = /^[+-]?\d+$/.test(name) ? Number(name) : NaN;
+  if (number === -1 || (number >= 0 && number <= 0xffffffff)) return number + 0;
   throw fail("unknown-security");
 }
 
@@ -307,6 +309,9 @@ function numberAfter(s, c) {
   return -1;
 }
 
+/** What a one-letter JSON escape stands for. */
+const ESCAPED = { __proto__: null, '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
 /**
  * One JSON value checked a byte at a time (containers nested at most 16 deep inside it), as
  * the core's scan reader does: `push(c)` says what the byte did; `int` is the value when it is a
@@ -323,6 +328,7 @@ function valueLexer() {
   let matched = 0;
   const kinds = []; // open containers: true for an object
   let name = ""; // the top object's key being read, while it is one
+  let code = 0; // a \u escape's value so far
   const self = {
     int: NaN,
     // The top object's fields that are whole numbers as written (2, not 2.0 or 2e0).
@@ -337,20 +343,31 @@ function valueLexer() {
         case 0:
           if (sp) return GOES_ON;
           return start(c);
-        case 1:
+        case 1: {
+          // The top object's keys are kept decoded, as the core reads them.
+          const keep = key && kinds.length === 1 && name.length < 16;
           if (esc === 1) {
-            if (c === 117) esc = 5;
-            else if ('"\\/bfnrt'.includes(String.fromCharCode(c))) esc = 0;
-            else return WRONG;
+            const simple = ESCAPED[String.fromCharCode(c)];
+            if (c === 117) {
+              esc = 5;
+              code = 0;
+            } else if (simple !== undefined) {
+              esc = 0;
+              if (keep) name += simple;
+            } else return WRONG;
           } else if (esc) {
-            if (!/[0-9a-f]/i.test(String.fromCharCode(c))) return WRONG;
+            const digit = parseInt(String.fromCharCode(c), 16);
+            if (Number.isNaN(digit)) return WRONG;
+            code = code * 16 + digit;
             esc = esc === 2 ? 0 : esc - 1;
+            if (!esc && keep) name += String.fromCharCode(code);
           } else if (c === 92) esc = 1;
           else if (c === 34) {
             if (!key) return itemDone();
             st = 7;
-          } else if (key && kinds.length === 1 && name.length < 16) name += String.fromCharCode(c);
+          } else if (keep) name += String.fromCharCode(c);
           return GOES_ON;
+        }
         case 2: {
           const next = numberAfter(num, c);
           if (next > 0) {

@@ -9,13 +9,13 @@
 // that writes to the device goes out before the customer confirms the network by name. The
 // page returns to `back` with #softap=1&result=ok|connecting|error[&code=…][&device=<id>].
 import {
-  configureBody, deviceClient, fail, isEnterprise, readHandoff, backUrl, returnUrl, setBody,
+  configureBody, deviceClient, fail, isEnterprise, readHandoff, backUrl, returnUrl, securityClass, setBody,
 } from "./logic.js";
 import { matches } from "../seal.js";
 
 // The maker's origins, its setup page, the product's name and the texts: set by
 // scripts/device-page.mjs.
-const CONFIG = { origins: [], home: "", product: "", texts: { en: {} } };
+const CONFIG = { origins: [], home: "", texts: { en: {} } };
 
 const fragment = location.hash;
 // The claim code and any sealed password leave the address bar and the history at once.
@@ -24,9 +24,28 @@ const langs = Object.keys(CONFIG.texts);
 let lang = [...(navigator.languages || [])].map((l) => l.slice(0, 2).toLowerCase()).find((l) => CONFIG.texts[l]) || langs[0];
 const $ = (id) => document.getElementById(id);
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** A text with its {values}, escaped for HTML unless `text` (for textContent). */
-const t = (key, values = {}, text) => (CONFIG.texts[lang][key] ?? CONFIG.texts[langs[0]][key] ?? "")
-  .replace(/\{(\w+)\}/g, (_, name) => (text ? String : escape)({ product: CONFIG.product, ...values }[name] ?? ""));
+/**
+ * A text with its {values} escaped: HTML (the product's words in it were escaped when the page
+ * was generated), or plain text for textContent when `text`.
+ */
+const t = (key, values = {}, text) => {
+  const html = (CONFIG.texts[lang][key] ?? CONFIG.texts[langs[0]][key] ?? "")
+    .replace(/\{(\w+)\}/g, (_, name) => escape(Object.hasOwn(values, name) ? values[name] : ""));
+  return text ? html.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(code)) : html;
+};
+
+/** Open as the device configures it (WPS-open too): no password to ask for. A security the
+ * device cannot configure asks for one, and is refused when sent. */
+const isOpen = (sec) => {
+  try {
+    return securityClass(sec) === securityClass(0);
+  } catch {
+    return false;
+  }
+};
+
+/** `table[code]` when the table has it as its own. */
+const own = (table, code) => (typeof code === "string" && Object.hasOwn(table, code) ? table[code] : undefined);
 
 function show(title, body) {
   document.documentElement.lang = lang;
@@ -61,9 +80,19 @@ async function run() {
   // Nothing is sent to a device whose key is not the one the maker recorded.
   if (handoff.fingerprint && !matches(key, handoff.fingerprint)) throw fail("fingerprint-mismatch");
   let problem = "";
+  // The list and the customer's choices survive a fixable error: the device scans again only
+  // when asked to, or when the chosen network is gone.
+  let scan;
+  let previous;
   for (;;) {
-    const network = handoff.sealed ? await confirmSealed() : await choose(await client.call("scan-ap"), problem);
-    if (!network) continue;
+    if (!handoff.sealed && !scan) scan = await client.call("scan-ap");
+    const network = handoff.sealed ? await confirmSealed() : await choose(scan, problem, previous);
+    if (!network) {
+      scan = previous = undefined;
+      problem = "";
+      continue;
+    }
+    previous = network;
     try {
       // Checked and encrypted before the first write: a name the device cannot store, or
       // enterprise settings on firmware that cannot keep them, never leave the page.
@@ -74,10 +103,11 @@ async function run() {
       const { connecting } = await client.call("connect-ap", '{"idx":0}');
       return rejoin(connecting ? "connecting" : "ok");
     } catch (error) {
-      if (!MESSAGES[error.code] || handoff.sealed) throw error;
+      if (!own(MESSAGES, error.code) || handoff.sealed) throw error;
+      if (error.code === "network-not-found") scan = undefined;
       // The character the device cannot store, named.
       const [c = ""] = /["\\\0-\x1f]/.exec(network[error.field] ?? "") ?? [];
-      problem = t(MESSAGES[error.code], { character: `“${c < " " ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : c}”` }, true);
+      problem = t(own(MESSAGES, error.code), { character: `“${c < " " ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : c}”` }, true);
     }
   }
 }
@@ -91,8 +121,11 @@ function confirmSealed() {
   });
 }
 
-/** The networks in sight; resolves to the customer's choice (null: search again). */
-function choose({ networks }, problem) {
+/**
+ * The networks in sight; resolves to the customer's choice (null: search again). `previous`:
+ * what the customer chose and typed last time, shown again.
+ */
+function choose({ networks }, problem, previous) {
   const usable = networks.filter((n) => n.sec !== -1);
   if (!usable.length) {
     show(t("networksTitle"), `<p>${t("pageNone")}</p><button id="rescan">${t("rescan")}</button>`);
@@ -110,13 +143,27 @@ function choose({ networks }, problem) {
     <p class="error" id="error" role="alert"></p><button id="connect"></button>
     <button type="button" id="rescan">${t("rescan")}</button></form>`);
   const form = $("form");
-  form.querySelectorAll("[name=n]")[networks.indexOf(usable[0])].checked = true;
-  const chosen = () => networks[form.querySelector("[name=n]:checked").value];
+  // The last choice, else the first usable network whose name is clear: a doubtful one (its
+  // name may imitate another) is never chosen for the customer.
+  const preset = networks.find((n) => n.ssid === previous?.ssid && n.sec === previous.security && n.sec !== -1)
+    ?? usable.find((n) => !n.doubtful);
+  if (preset) form.querySelectorAll("[name=n]")[networks.indexOf(preset)].checked = true;
+  if (previous) {
+    $("user").value = previous.innerIdentity ?? "";
+    $("password").value = previous.password ?? "";
+  }
+  const chosen = () => networks[form.querySelector("[name=n]:checked")?.value];
   const update = () => {
+    if (!chosen()) {
+      for (const id of ["pw", "user-field", "eap-field"]) $(id).hidden = true;
+      $("connect").textContent = t("connect", {}, true);
+      $("connect").disabled = true;
+      return;
+    }
     const { ssid, sec } = chosen();
     const enterprise = isEnterprise(sec);
     const tls = enterprise && $("eap").value === "tls";
-    $("pw").hidden = sec === 0 || tls;
+    $("pw").hidden = tls || isOpen(sec);
     $("user-field").hidden = !enterprise || tls;
     $("eap-field").hidden = !enterprise;
     $("error").textContent = tls ? t("pageTlsDirect", {}, true) : problem;
@@ -157,7 +204,8 @@ async function rejoin(result) {
 }
 
 run().catch((error) => {
-  const code = error.code || "device-error";
+  // Only our own codes: a DOMException's numeric code is none of them.
+  const code = typeof error.code === "string" ? error.code : "device-error";
   // A way back only to an origin the page was generated for.
   const back = handoff?.back ?? backUrl(new URLSearchParams(fragment.slice(1)).get("back"), CONFIG.origins);
   // Without a link (a reload, Back, a bookmark) or with a foreign one: the maker's setup page,
@@ -165,5 +213,5 @@ run().catch((error) => {
   const link = back ? `<a class="button" id="back" href="${escape(returnUrl({ back, result: "error", code, deviceId }))}">${t("pageBack")}</a>`
     : `<a class="button" id="home" href="${escape(CONFIG.home)}">${t("pageBack")}</a>`;
   const lost = !fragment.replace(/^#/, "");
-  show(t("pageStopped"), `<p class="error" role="alert">${t(lost ? "pageLost" : FATAL[code] ?? MESSAGES[code] ?? "device-error")}</p>${link}`);
+  show(t("pageStopped"), `<p class="error" role="alert">${t(lost ? "pageLost" : own(FATAL, code) ?? own(MESSAGES, code) ?? "device-error")}</p>${link}`);
 });
