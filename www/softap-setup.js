@@ -101,6 +101,11 @@ const LOCK = `<svg class="lock" viewBox="0 0 16 16" aria-hidden="true"><path fil
   d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/></svg> `;
 const SPINNER = '<span class="spinner" aria-hidden="true"></span>';
 
+/** A text of `table` under `key`, if it has one of its own ("constructor" is no text). */
+function own(table, key) {
+  return table && Object.hasOwn(table, key) && typeof table[key] === "string" ? table[key] : undefined;
+}
+
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -224,13 +229,13 @@ export class SoftApSetupElement extends HTMLElement {
   #t(key, extra = {}) {
     const lang = this.#lang;
     const custom = this.#custom[lang] || {};
-    const text = custom[key] ?? MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
+    const text = own(custom, key) ?? own(MESSAGES[lang], key) ?? own(MESSAGES.en, key) ?? escapeHtml(key);
     const values = {
       ...productWords(lang, this.#product, custom.productGender),
       ap: `${this.#opt("ap-prefix") || "Photon"}-XXXXXX`,
       ...extra,
     };
-    return text.replace(/\{(\w+)\}/g, (_, n) => escapeHtml(values[n] ?? ""));
+    return text.replace(/\{(\w+)\}/g, (_, n) => escapeHtml((Object.hasOwn(values, n) ? values[n] : "") ?? ""));
   }
 
   connectedCallback() {
@@ -478,7 +483,7 @@ export class SoftApSetupElement extends HTMLElement {
       form.onchange = update;
       update();
       if ($("show")) $("show").onchange = () => { $("password").type = $("show").checked ? "text" : "password"; };
-      form.onsubmit = (event) => { event.preventDefault(); this.#sealed(form); };
+      form.onsubmit = (event) => { event.preventDefault(); this.#sealed(form).catch((error) => this.#fail(error, "intro")); };
     }
     if (screen === "rejoin") {
       $("light-blue").onclick = () => this.#lightBlue();
@@ -814,7 +819,7 @@ export class SoftApSetupElement extends HTMLElement {
     this.#cloudAbort?.abort();
     const controller = new AbortController();
     this.#cloudAbort = controller;
-    const once = () => this.#cloud().waitForDevice(id, { timeoutMs, signal: controller.signal });
+    const once = () => this.#cloud().waitForDevice(id, { timeoutMs, claimUnowned: this.#claimsUnowned, signal: controller.signal });
     try {
       await once();
     } catch (error) {
@@ -823,6 +828,15 @@ export class SoftApSetupElement extends HTMLElement {
       await once();
     }
     return id;
+  }
+
+  /**
+   * The handoff's device got this customer's claim code from the device page, which this tab
+   * sent it to: claiming it outright while nobody owns it is what the code would do, and tells
+   * a device another customer owns apart.
+   */
+  get #claimsUnowned() {
+    return this.#state.path === "handoff";
   }
 
   #stale(error) {
@@ -848,9 +862,9 @@ export class SoftApSetupElement extends HTMLElement {
     const note = this.shadowRoot.getElementById("light-note");
     note.innerHTML = `${SPINNER}${this.#t("lightCyanChecking")}`;
     const look = new AbortController();
-    const cloud = this.#cloud();
     try {
-      await cloud.waitForDevice(id, { timeoutMs: 8000, signal: look.signal });
+      const cloud = this.#cloud();
+      await cloud.waitForDevice(id, { timeoutMs: 8000, claimUnowned: this.#claimsUnowned, signal: look.signal });
       this.#online(epoch, id);
     } catch (error) {
       if (epoch !== this.#epoch || this.#progress !== "rejoin") return;
@@ -1051,7 +1065,8 @@ export class SoftApSetupElement extends HTMLElement {
       const answer = await this.#maker(url.href);
       record = answer.ok ? answer.json : null;
     } catch (e) {
-      return error(e?.code || "cloud-unreachable");
+      $("form-error").innerHTML = this.#message(e?.code ? e : { code: "cloud-unreachable" });
+      return;
     }
     if (!record?.publicKey) return error("device-not-in-records");
     if (direct) {
@@ -1082,15 +1097,21 @@ export class SoftApSetupElement extends HTMLElement {
   /** "Join the device's network, then Continue": a link, so a real top-level navigation. */
   #leave(sealed, apName) {
     const back = location.href.split("#")[0];
-    const url = this.#handoffApi.handoffUrl({
-      deviceUrl: this.#opt("device-url") || "http://192.168.0.1",
-      page: this.#opt("device-page"),
-      claimCode: this.#claimCode,
-      back,
-      fingerprint: sealed?.fingerprint ?? this.#opt("expected-fingerprint"),
-      lang: this.#lang,
-      sealed,
-    });
+    let url;
+    try {
+      url = this.#handoffApi.handoffUrl({
+        deviceUrl: this.#opt("device-url") || "http://192.168.0.1",
+        page: this.#opt("device-page"),
+        claimCode: this.#claimCode,
+        back,
+        fingerprint: sealed?.fingerprint ?? this.#opt("expected-fingerprint"),
+        lang: this.#lang,
+        sealed,
+      });
+    } catch (error) {
+      // A maker's option the link cannot carry (a malformed expected-fingerprint).
+      return this.#fail(error, "intro");
+    }
     // Only what is not secret survives the trip.
     this.#progress = "handoff";
     this.#save({ step: "handoff", path: "handoff", deviceId: undefined });
@@ -1106,6 +1127,9 @@ export class SoftApSetupElement extends HTMLElement {
    * (a crafted link) is refused.
    */
   async #returned() {
+    // Only a tab that sent the customer to the device page waits for a device named in the
+    // return: anyone can craft a link naming someone else's device.
+    const sent = this.#state.step === "handoff" && this.#state.path === "handoff";
     this.#show("preparing", { history: "none" });
     let back;
     try {
@@ -1117,6 +1141,7 @@ export class SoftApSetupElement extends HTMLElement {
     if (!back) return this.#show("intro", { history: "replace" });
     if (back.result === "invalid") return this.#fail({ code: "handoff-invalid", step: "handoff" }, "intro");
     if (!back.ok) return this.#fail({ code: back.code, step: "handoff" }, "intro");
+    if (!sent) return this.#show("intro", { history: "replace" });
     this.#save({ path: "handoff", deviceId: back.deviceId.toLowerCase() });
     try {
       await this.#token();
@@ -1186,7 +1211,7 @@ export class SoftApSetupElement extends HTMLElement {
   #message(error) {
     const code = error?.code;
     const lang = this.#lang;
-    if (code && (this.#custom[lang]?.[code] || MESSAGES[lang][code] || MESSAGES.en[code])) return this.#t(code);
+    if (typeof code === "string" && (own(this.#custom[lang], code) || own(MESSAGES[lang], code) || own(MESSAGES.en, code))) return this.#t(code);
     return this.#t("other");
   }
 

@@ -4,7 +4,9 @@
 //
 // The package's files (pkg/precache.js, written by scripts/build-pkg.sh) come from a cache
 // named after their content hash: a new build is a new cache, the old one is deleted, and
-// nobody bumps a version by hand. The browser looks for a new worker on every visit and
+// nobody bumps a version by hand. A new worker waits until no page runs the old files (no
+// skipWaiting): a page still open loads the rest of its own version lazily, on the device's
+// network too, and must never get the new build's files beside its old ones. The browser looks for a new worker on every visit and
 // compares this file and the scripts it imports byte for byte, so a new hash installs it.
 // The page's own files are kept in the same cache and refreshed in the background whenever
 // the network answers (stale while revalidate), so an edited page shows on the next visit.
@@ -16,9 +18,11 @@ const PACKAGE = files.map((file) => new URL(`./pkg/${file}`, self.location).href
 const PAGE = ["./", "./favicon.svg", "./lumen-logo.svg"].map((file) => new URL(file, self.location).href);
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...PAGE, ...PACKAGE])).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...PAGE, ...PACKAGE])));
 });
 
+// Active only once no page runs an older build: its cache can go, and the first visit's page
+// is taken in at once (it had no worker).
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()

@@ -223,6 +223,20 @@ test("finding 3, handoff: a reload on the way out and on the device page; the de
   await page.done();
 });
 
+test("a crafted return link naming a lamp, in a tab that sent nobody to the device page: the first screen, nothing asked of the cloud", async () => {
+  await reset(quick);
+  const id = (await lamp(quick)).id.toLowerCase();
+  const before = (await simState(quick.control)).cloud.log.length;
+  const { page, widget } = await open(quick, { query: `#softap=1&result=ok&device=${id}` });
+  await widget.getByRole("button", { name: "Start" }).waitFor();
+  assert.equal(new URL(page.url()).hash, "", "the fragment is taken off at once");
+  // Were the link trusted, the customer's token would wait for the lamp and claim it outright.
+  const asked = (await simState(quick.control)).cloud.log.slice(before).map((r) => `${r.method} ${r.path}`);
+  assert.deepEqual(asked.filter((r) => r.includes("/v1/devices")), [], asked.join());
+  assert.equal((await lamp(quick)).claimedBy, null);
+  await page.done();
+});
+
 test("finding 3: Back and Forward move between the screens without losing the setup", async () => {
   await reset(quick);
   const { page, widget } = await open(quick);
