@@ -249,15 +249,14 @@ fn a_wait_for_the_device_ends_at_its_deadline_even_while_the_page_is_hidden() {
 fn the_event_stream_reports_the_claim_within_the_clouds_latency() {
     let mut world = World::new(Options::default());
     setup(&mut world, wpa2()).unwrap();
-    // The device came online (the cloud's log shows no request at that moment): the claim
-    // was seen from the stream, long before the next poll 30 s away.
-    let online_at = world
-        .device
-        .modes()
-        .iter()
-        .position(|m| *m == Mode::Online)
-        .map(|_| ());
-    assert!(online_at.is_some());
+    // The claim was seen from the stream: the wait ended within a few of the cloud's one-way
+    // delays of the device coming online, long before the next poll (30 s away).
+    let online_at = world.device.online_at().expect("the device came online");
+    let seen_after = world.now - online_at;
+    assert!(
+        seen_after <= 5 * Options::default().cloud_latency_ms,
+        "claimed {seen_after} ms after the device came online"
+    );
     let polls = world
         .sent
         .iter()
@@ -745,4 +744,17 @@ fn a_struggling_cloud_is_waited_out_with_backoff() {
         count: 4,
     });
     setup(&mut world, wpa2()).unwrap();
+    // The claim code asked for three times, each pause twice the last (1 s, then 2 s).
+    let asked: Vec<u64> = world
+        .sent
+        .iter()
+        .filter(|(_, peer, url)| *peer == Peer::Cloud && url.ends_with("/device_claims"))
+        .map(|&(at, _, _)| at)
+        .collect();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    let pauses = [asked[1] - asked[0], asked[2] - asked[1]];
+    assert!(
+        (1_000..2_000).contains(&pauses[0]) && (2_000..3_000).contains(&pauses[1]),
+        "pauses {pauses:?}"
+    );
 }
