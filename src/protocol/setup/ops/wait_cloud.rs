@@ -53,6 +53,29 @@ pub(super) struct Polling {
     pub(super) failures: u32,
 }
 
+impl Polling {
+    /// Sends the call once the line allows, aborts it at its deadline; its outcome once it has
+    /// one (the call is then over).
+    fn step<R: ?Sized>(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        moved: &mut bool,
+    ) -> Option<Result<(u16, Vec<u8>), Error>> {
+        let call = self.call.as_mut()?;
+        if let Some(transmit) = call.transmit() {
+            if call.handle_timeout(ctx.now) {
+                ctx.transmits
+                    .push_back(crate::protocol::setup::Transmit::Abort(transmit));
+            }
+        }
+        *moved |= ctx.send_cloud(call);
+        let outcome = call.take_outcome()?;
+        self.call = None;
+        *moved = true;
+        Some(outcome)
+    }
+}
+
 /// Looks at the device's own network. The first look comes [`policy::DEVICE_WATCH_MS`] after
 /// the wait began, when a device that took `connect-ap` has long taken its access point down:
 /// the same device answering then is in setup mode (it never left, or it came back).
@@ -227,33 +250,22 @@ impl WaitForCloud {
         if self.poll.call.is_none() && now >= self.poll.next_at {
             self.poll.call = Some(CloudCall::new(cloud.devices_request(), now));
         }
-        if let Some(call) = &mut self.poll.call {
-            if let Some(transmit) = call.transmit() {
-                if call.handle_timeout(now) {
-                    ctx.transmits
-                        .push_back(crate::protocol::setup::Transmit::Abort(transmit));
+        if let Some(outcome) = self.poll.step(ctx, &mut moved) {
+            match outcome.and_then(|(s, b)| cloud::read_devices(s, &b, &self.device_id)) {
+                Ok(DeviceStatus::Online) => return (true, self.claimed(ctx, flow)),
+                Ok(status) => {
+                    self.owned |= status == DeviceStatus::Offline;
+                    self.poll.failures = 0;
+                    self.poll.next_at = now + every;
                 }
-            }
-            moved |= ctx.send_cloud(call);
-            if let Some(outcome) = call.take_outcome() {
-                self.poll.call = None;
-                moved = true;
-                match outcome.and_then(|(s, b)| cloud::read_devices(s, &b, &self.device_id)) {
-                    Ok(DeviceStatus::Online) => return (true, self.claimed(ctx, flow)),
-                    Ok(status) => {
-                        self.owned |= status == DeviceStatus::Offline;
-                        self.poll.failures = 0;
-                        self.poll.next_at = now + every;
-                    }
-                    Err(e @ (Error::TokenExpired | Error::TokenInvalid)) => {
-                        return (true, Some(Err(e)))
-                    }
-                    // Still offline, rejoining the home network: keep trying.
-                    Err(Error::CloudUnreachable) => self.poll.next_at = now + every,
-                    Err(_) => {
-                        self.poll.failures += 1;
-                        self.poll.next_at = now + policy::cloud_backoff_ms(self.poll.failures);
-                    }
+                Err(e @ (Error::TokenExpired | Error::TokenInvalid)) => {
+                    return (true, Some(Err(e)))
+                }
+                // Still offline, rejoining the home network: keep trying.
+                Err(Error::CloudUnreachable) => self.poll.next_at = now + every,
+                Err(_) => {
+                    self.poll.failures += 1;
+                    self.poll.next_at = now + policy::cloud_backoff_ms(self.poll.failures);
                 }
             }
         }
@@ -266,34 +278,23 @@ impl WaitForCloud {
                     now,
                 ));
             }
-            if let Some(call) = &mut probe.call {
-                if let Some(transmit) = call.transmit() {
-                    if call.handle_timeout(now) {
-                        ctx.transmits
-                            .push_back(crate::protocol::setup::Transmit::Abort(transmit));
+            if let Some(outcome) = probe.step(ctx, &mut moved) {
+                probe.next_at = now + policy::CLAIM_PROBE_EVERY_MS;
+                match outcome.and_then(|(s, b)| cloud::read_claim_device(s, &b)) {
+                    Ok(ClaimAttempt::Claimed) => {
+                        // It is the customer's now: learn at once whether it is online.
+                        self.owned = true;
+                        if self.poll.call.is_none() {
+                            self.poll.next_at = now;
+                        }
                     }
-                }
-                moved |= ctx.send_cloud(call);
-                if let Some(outcome) = call.take_outcome() {
-                    probe.call = None;
-                    moved = true;
-                    probe.next_at = now + policy::CLAIM_PROBE_EVERY_MS;
-                    match outcome.and_then(|(s, b)| cloud::read_claim_device(s, &b)) {
-                        Ok(ClaimAttempt::Claimed) => {
-                            // It is the customer's now: learn at once whether it is online.
-                            self.owned = true;
-                            if self.poll.call.is_none() {
-                                self.poll.next_at = now;
-                            }
-                        }
-                        Ok(ClaimAttempt::OtherOwner) => {
-                            return (true, Some(Err(Error::ClaimedByAnother)))
-                        }
-                        Err(e @ (Error::TokenExpired | Error::TokenInvalid)) => {
-                            return (true, Some(Err(e)))
-                        }
-                        Ok(ClaimAttempt::NotYet) | Err(_) => {}
+                    Ok(ClaimAttempt::OtherOwner) => {
+                        return (true, Some(Err(Error::ClaimedByAnother)))
                     }
+                    Err(e @ (Error::TokenExpired | Error::TokenInvalid)) => {
+                        return (true, Some(Err(e)))
+                    }
+                    Ok(ClaimAttempt::NotYet) | Err(_) => {}
                 }
             }
         }
