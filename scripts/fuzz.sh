@@ -20,9 +20,9 @@ for target in $targets; do
   mkdir -p "$found" "fuzz/corpus/$target"
   cargo +nightly fuzz run "$target" "$found" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
     -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 2>&1 \
-    | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|panicked' || true
+    | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+[[:space:]]+DONE)|ERROR|panicked' || true
   # cargo fuzz exits non-zero on a crash; grep above hides the status, so check artifacts.
-  if ls "fuzz/artifacts/$target"/crash-* "fuzz/artifacts/$target"/timeout-* >/dev/null 2>&1; then
+  if [ -n "$(find "fuzz/artifacts/$target" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null)" ]; then
     echo "fuzz: $target found a failing input: fuzz/artifacts/$target" >&2
     exit 1
   fi

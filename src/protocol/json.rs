@@ -154,8 +154,14 @@ pub(crate) fn read_document(input: &[u8]) -> Option<Value> {
         .get(used..)
         .unwrap_or_default()
         .iter()
-        .all(u8::is_ascii_whitespace)
+        .all(is_space)
         .then_some(value)
+}
+
+/// JSON's white space: not the form feed or vertical tab that `u8::is_ascii_whitespace`
+/// also takes (every reader of device bytes, and the device page, agree on this).
+pub(crate) fn is_space(byte: &u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Reads one JSON value from the start of `input` (after white space). Bytes after the value

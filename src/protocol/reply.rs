@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::protocol::command::Command;
 use crate::protocol::error::Error;
-use crate::protocol::json::{read_value, Progress, Value};
+use crate::protocol::json::{self, read_value, Progress, Value};
 use crate::protocol::key::DeviceKey;
 use crate::protocol::policy;
 use crate::protocol::scan::{ScanEntry, ScanReader};
@@ -121,7 +121,7 @@ impl ReplyReader {
                         reason: e.0,
                     })
             }
-            Body::Value(buffer) if buffer.iter().all(u8::is_ascii_whitespace) => {
+            Body::Value(buffer) if buffer.iter().all(json::is_space) => {
                 Err(Error::RequestIgnored { command })
             }
             Body::Value(_) => match self.read_value(true)? {
@@ -145,7 +145,7 @@ impl ReplyReader {
         // Every reply is an object: one that begins otherwise is wrong however it goes on.
         if buffer
             .iter()
-            .find(|b| !b.is_ascii_whitespace())
+            .find(|b| !json::is_space(b))
             .is_some_and(|&b| b != b'{')
         {
             return Err(self.invalid("not an object"));

@@ -115,7 +115,7 @@ impl ScanReader {
 
     /// Whether every byte so far is white space.
     pub fn is_blank(&self) -> bool {
-        self.buf.iter().all(u8::is_ascii_whitespace)
+        self.buf.iter().all(crate::protocol::json::is_space)
     }
 
     /// Takes more of the body. `Complete` once the list is whole (whatever follows). At most
