@@ -181,7 +181,8 @@ test("the generator: --allow-origin is required and must be an origin; the full 
   const options = parseArgs(["--allow-origin", "https://lumen.example/", "--allow-origin", "http://127.0.0.1:8080",
     "--product", "Lumen lamp", "--lang", "de"]);
   assert.deepEqual(options.origins, ["https://lumen.example", "http://127.0.0.1:8080"]);
-  assert.deepEqual([options.product, options.langs], ["Lumen lamp", ["de"]]);  // A page opened without its link (a reload, Back) sends the customer to the maker's setup
+  assert.deepEqual([options.product, options.langs], ["Lumen lamp", ["de"]]);
+  // A page opened without its link (a reload, Back) sends the customer to the maker's setup
   // page: the first origin's / unless --setup-url names one, on an allowed origin only.
   assert.equal(options.home, "https://lumen.example/");
   assert.equal(parseArgs(["--allow-origin", "https://lumen.example", "--setup-url", "https://lumen.example/setup?x=1"]).home,
