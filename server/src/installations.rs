@@ -106,6 +106,19 @@ fn not_in_installation() -> ApiError {
     )
 }
 
+/// `device-not-found` unless the device is recorded in this installation of this user.
+async fn recorded(
+    state: &AppState,
+    user: &str,
+    installation: &str,
+    device: &str,
+) -> Result<(), ApiError> {
+    match state.store.device(user, installation, device).await? {
+        Some(_) => Ok(()),
+        None => Err(not_in_installation()),
+    }
+}
+
 /// Installation ids are 32 hex digits; anything else cannot be one.
 fn installation_id(text: &str) -> Result<&str, ApiError> {
     if text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
@@ -331,14 +344,7 @@ pub async fn rename_device(
     let device = device_id(&device)?;
     let name = checked_name(&body.name)?;
     let installation = owned_installation(&state, &user, &id).await?;
-    if state
-        .store
-        .device(&user, &installation.id, &device)
-        .await?
-        .is_none()
-    {
-        return Err(not_in_installation());
-    }
+    recorded(&state, &user, &installation.id, &device).await?;
     state
         .particle
         .rename(&device, &particle_name(&name))
@@ -368,14 +374,7 @@ pub async fn remove_device(
 ) -> Result<StatusCode, ApiError> {
     let device = device_id(&device)?;
     let installation = owned_installation(&state, &user, &id).await?;
-    if state
-        .store
-        .device(&user, &installation.id, &device)
-        .await?
-        .is_none()
-    {
-        return Err(not_in_installation());
-    }
+    recorded(&state, &user, &installation.id, &device).await?;
     // Released first: if Particle fails, the record stays and the user can try again.
     // A device no longer in the product has no owner to release.
     release_if_owned(&state, &user, &device).await?;

@@ -366,18 +366,10 @@ impl Particle {
     pub async fn release_owner(&self, id: &str) -> Result<bool, ParticleError> {
         let operation = "release owner";
         let path = self.product_path(&format!("/devices/{id}/owner"));
-        match self
+        let (status, _) = self
             .product_call(Method::DELETE, &path, None, operation)
-            .await?
-            .0
-        {
-            StatusCode::NOT_FOUND => Ok(false),
-            status if status.is_success() => Ok(true),
-            status => Err(ParticleError::Status {
-                status: status.as_u16(),
-                operation,
-            }),
-        }
+            .await?;
+        found(status, operation)
     }
 
     /// Names the device in the product (§13.5); `false` if it is not in the product.
@@ -388,18 +380,10 @@ impl Particle {
         let operation = "rename device";
         let path = self.product_path(&format!("/devices/{id}"));
         let body = json!({ "name": name });
-        match self
+        let (status, _) = self
             .product_call(Method::PUT, &path, Some(body), operation)
-            .await?
-            .0
-        {
-            StatusCode::NOT_FOUND => Ok(false),
-            status if status.is_success() => Ok(true),
-            status => Err(ParticleError::Status {
-                status: status.as_u16(),
-                operation,
-            }),
-        }
+            .await?;
+        found(status, operation)
     }
 
     /// Imports devices into the product (§13.1).
@@ -438,4 +422,16 @@ fn describe(error: &reqwest::Error) -> String {
         "request failed"
     };
     kind.to_owned()
+}
+
+/// A product call's status: done, `false` when the device is not in the product, or an error.
+fn found(status: StatusCode, operation: &'static str) -> Result<bool, ParticleError> {
+    match status {
+        StatusCode::NOT_FOUND => Ok(false),
+        status if status.is_success() => Ok(true),
+        status => Err(ParticleError::Status {
+            status: status.as_u16(),
+            operation,
+        }),
+    }
 }
